@@ -1,0 +1,475 @@
+// Package config holds storagegate's one configuration document: the storage
+// credentials in the exact shape of ClearML's storage settings, plus the
+// clearml, presign and cleanup sections (SPEC.md section 3).
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Config is the whole document.
+type Config struct {
+	Storage Storage `json:"storage"`
+	ClearML ClearML `json:"clearml"`
+	Presign Presign `json:"presign"`
+	Cleanup Cleanup `json:"cleanup"`
+}
+
+// Storage has the shape of ClearML's storage.get_settings answer.
+type Storage struct {
+	AWS    AWS    `json:"aws"`
+	Google Google `json:"google"`
+	Azure  Azure  `json:"azure"`
+}
+
+// AWS holds the S3 defaults and bucket entries (S3 and S3-compatible stores).
+type AWS struct {
+	Key                 string     `json:"key"`
+	Secret              string     `json:"secret"`
+	Token               string     `json:"token"`
+	Region              string     `json:"region"`
+	UseCredentialsChain bool       `json:"use_credentials_chain"`
+	Buckets             []S3Bucket `json:"buckets"`
+}
+
+// S3Bucket is one bucket-specific entry.
+type S3Bucket struct {
+	Bucket              string `json:"bucket"`
+	Subdir              string `json:"subdir"`
+	Host                string `json:"host"`
+	Key                 string `json:"key"`
+	Secret              string `json:"secret"`
+	Token               string `json:"token"`
+	Region              string `json:"region"`
+	Secure              *bool  `json:"secure"`
+	Verify              *bool  `json:"verify"`
+	UseCredentialsChain bool   `json:"use_credentials_chain"`
+	// PublicHost is storagegate's extension: the host to sign for when the
+	// function reaches the store on an internal address.
+	PublicHost string `json:"public_host"`
+}
+
+// IsSecure reports the entry's `secure` (default true).
+func (b S3Bucket) IsSecure() bool { return b.Secure == nil || *b.Secure }
+
+// IsVerify reports the entry's `verify` (default true).
+func (b S3Bucket) IsVerify() bool { return b.Verify == nil || *b.Verify }
+
+// Google holds the GCS defaults and bucket entries.
+type Google struct {
+	Project         string     `json:"project"`
+	CredentialsJSON string     `json:"credentials_json"`
+	Buckets         []GSBucket `json:"buckets"`
+	// Endpoint is storagegate's extension (e.g. a fake-gcs-server URL).
+	Endpoint string `json:"endpoint"`
+}
+
+// GSBucket is one bucket-specific GCS entry.
+type GSBucket struct {
+	Bucket          string `json:"bucket"`
+	Subdir          string `json:"subdir"`
+	Project         string `json:"project"`
+	CredentialsJSON string `json:"credentials_json"`
+}
+
+// Azure holds the Azure Blob container entries.
+type Azure struct {
+	Containers []AzureContainer `json:"containers"`
+}
+
+// AzureContainer is one account (and optionally one container) entry.
+type AzureContainer struct {
+	AccountName   string `json:"account_name"`
+	AccountKey    string `json:"account_key"`
+	ContainerName string `json:"container_name"`
+	// Endpoint is storagegate's extension: the blob service URL (Azurite,
+	// sovereign clouds).
+	Endpoint string `json:"endpoint"`
+}
+
+// ClearML says how callers are verified.
+type ClearML struct {
+	APIServer        string   `json:"api_server"`
+	AccessKey        string   `json:"access_key"`
+	SecretKey        string   `json:"secret_key"`
+	AuthMode         string   `json:"auth_mode"`
+	TokenSecret      string   `json:"token_secret"`
+	CookieNames      []string `json:"cookie_names"`
+	CacheTTL         Duration `json:"cache_ttl"`
+	Timeout          Duration `json:"timeout"`
+	AllowedRoles     []string `json:"allowed_roles"`
+	AllowedCompanies []string `json:"allowed_companies"`
+}
+
+// Auth modes.
+const (
+	AuthUser          = "user"
+	AuthValidateToken = "validate_token"
+	AuthJWT           = "jwt"
+)
+
+// Presign configures the presign function.
+type Presign struct {
+	Expires     Duration   `json:"expires"`
+	MaxExpires  Duration   `json:"max_expires"`
+	MatchSets   []MatchSet `json:"match_sets"`
+	Services    []Service  `json:"services"`
+	Disposition string     `json:"disposition"`
+	Window      *Duration  `json:"window"`
+	CORSOrigins []string   `json:"cors_origins"`
+}
+
+// SigningWindow is presign.window, 1m unless set (0 turns stable URLs off).
+func (p Presign) SigningWindow() time.Duration {
+	if p.Window == nil {
+		return time.Minute
+	}
+	return p.Window.D()
+}
+
+// EffectiveMatchSets is match_sets, or the `type: presign` entry of services.
+func (p Presign) EffectiveMatchSets() []MatchSet {
+	if len(p.MatchSets) > 0 {
+		return p.MatchSets
+	}
+	for _, s := range p.Services {
+		if s.Type == "presign" {
+			return s.MatchSets
+		}
+	}
+	return nil
+}
+
+// MatchSet is one set of rules, in the shape of ClearML's
+// services.system.company.default.services[].match_sets.
+type MatchSet struct {
+	Rules []Rule `json:"rules"`
+}
+
+// Rule is one match rule; every rule of a set must match.
+type Rule struct {
+	Field   string `json:"field"`
+	ObjType string `json:"obj_type"`
+	Regex   string `json:"regex"`
+}
+
+// Service is one entry of ClearML's services list.
+type Service struct {
+	Type        string     `json:"type"`
+	URL         string     `json:"url"`
+	UseFallback any        `json:"use_fallback"`
+	MatchSets   []MatchSet `json:"match_sets"`
+}
+
+// Cleanup configures artifact deletion.
+type Cleanup struct {
+	DryRun         bool       `json:"dry_run"`
+	MinPrefixDepth *int       `json:"min_prefix_depth"`
+	Concurrency    int        `json:"concurrency"`
+	MatchSets      []MatchSet `json:"match_sets"`
+	Deadline       Duration   `json:"deadline"`
+	Token          string     `json:"token"`
+}
+
+// PrefixDepth is cleanup.min_prefix_depth, 2 unless set.
+func (c Cleanup) PrefixDepth() int {
+	if c.MinPrefixDepth == nil {
+		return 2
+	}
+	return *c.MinPrefixDepth
+}
+
+// Default values (SPEC.md section 3).
+var (
+	DefaultCookieNames = []string{"clearml_token_basic", "clearml-token-k8s"}
+)
+
+func (c *Config) applyDefaults() {
+	if c.ClearML.APIServer == "" {
+		c.ClearML.APIServer = "http://localhost:8008"
+	}
+	if c.ClearML.AuthMode == "" {
+		c.ClearML.AuthMode = AuthUser
+	}
+	if c.ClearML.CookieNames == nil {
+		c.ClearML.CookieNames = append([]string(nil), DefaultCookieNames...)
+	}
+	setDefault(&c.ClearML.CacheTTL, 5*time.Minute)
+	setDefault(&c.ClearML.Timeout, 5*time.Second)
+	setDefault(&c.Presign.Expires, 15*time.Minute)
+	setDefault(&c.Presign.MaxExpires, 24*time.Hour)
+	if c.Presign.Disposition == "" {
+		c.Presign.Disposition = "inline"
+	}
+	if c.Cleanup.Concurrency == 0 {
+		c.Cleanup.Concurrency = 16
+	}
+	setDefault(&c.Cleanup.Deadline, 4*time.Minute)
+}
+
+func setDefault(d *Duration, v time.Duration) {
+	if !d.set {
+		*d = Duration{d: v, set: true}
+	}
+}
+
+// FieldError is a configuration error that names the field at fault.
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+func (e *FieldError) Error() string { return "config: " + e.Field + ": " + e.Message }
+
+func fieldErr(field, format string, args ...any) error {
+	return &FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// Validate checks everything that can be checked without reaching a provider.
+// Credential material itself (key files, account keys) is parsed by the stores
+// when they are built at start-up, so a bad key fails there, still before the
+// first request.
+func (c *Config) Validate() error {
+	cm := c.ClearML
+	switch cm.AuthMode {
+	case AuthUser, AuthValidateToken, AuthJWT:
+	default:
+		return fieldErr("clearml.auth_mode", "must be one of user, validate_token, jwt (got %q)", cm.AuthMode)
+	}
+	if cm.APIServer != "" {
+		if err := checkHTTPURL(cm.APIServer); err != nil {
+			return fieldErr("clearml.api_server", "%v", err)
+		}
+	}
+	if cm.AuthMode == AuthJWT && cm.TokenSecret == "" {
+		return fieldErr("clearml.token_secret", "is required when auth_mode is jwt")
+	}
+	if cm.AuthMode == AuthValidateToken {
+		if cm.AccessKey == "" || cm.SecretKey == "" {
+			return fieldErr("clearml.access_key", "access_key and secret_key (system or root credentials) are required when auth_mode is validate_token")
+		}
+		if len(cm.AllowedRoles) > 0 {
+			return fieldErr("clearml.allowed_roles", "cannot be used with auth_mode validate_token, which returns no role")
+		}
+	}
+	for i, n := range cm.CookieNames {
+		if n == "" || strings.ContainsAny(n, " ;=,\t\r\n") {
+			return fieldErr(fmt.Sprintf("clearml.cookie_names[%d]", i), "is not a valid cookie name: %q", n)
+		}
+	}
+	if cm.CacheTTL.D() < 0 {
+		return fieldErr("clearml.cache_ttl", "must not be negative")
+	}
+	if cm.Timeout.D() <= 0 {
+		return fieldErr("clearml.timeout", "must be positive")
+	}
+
+	p := c.Presign
+	if p.Expires.D() < time.Second {
+		return fieldErr("presign.expires", "must be at least 1s")
+	}
+	if p.MaxExpires.D() < time.Second {
+		return fieldErr("presign.max_expires", "must be at least 1s")
+	}
+	if p.MaxExpires.D() > 7*24*time.Hour {
+		return fieldErr("presign.max_expires", "must be at most 168h (7 days, the providers' limit)")
+	}
+	if p.Expires.D() > p.MaxExpires.D() {
+		return fieldErr("presign.expires", "is longer than presign.max_expires (%s)", p.MaxExpires.D())
+	}
+	if p.SigningWindow() < 0 {
+		return fieldErr("presign.window", "must not be negative")
+	}
+	switch p.Disposition {
+	case "inline", "attachment":
+	default:
+		return fieldErr("presign.disposition", "must be inline or attachment (got %q)", p.Disposition)
+	}
+	for i, o := range p.CORSOrigins {
+		if o == "*" {
+			return fieldErr(fmt.Sprintf("presign.cors_origins[%d]", i), "\"*\" is not allowed: list exact origins")
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			return fieldErr(fmt.Sprintf("presign.cors_origins[%d]", i), "must be an origin such as https://app.example.com (got %q)", o)
+		}
+	}
+	if err := validateMatchSets("presign.match_sets", p.MatchSets); err != nil {
+		return err
+	}
+	for i, s := range p.Services {
+		if err := validateMatchSets(fmt.Sprintf("presign.services[%d].match_sets", i), s.MatchSets); err != nil {
+			return err
+		}
+	}
+
+	cl := c.Cleanup
+	if cl.PrefixDepth() < 1 {
+		return fieldErr("cleanup.min_prefix_depth", "must be at least 1")
+	}
+	if cl.Concurrency < 1 || cl.Concurrency > 1024 {
+		return fieldErr("cleanup.concurrency", "must be between 1 and 1024")
+	}
+	if cl.Deadline.D() <= 0 {
+		return fieldErr("cleanup.deadline", "must be positive")
+	}
+	if err := validateMatchSets("cleanup.match_sets", cl.MatchSets); err != nil {
+		return err
+	}
+	return c.Storage.validate()
+}
+
+func validateMatchSets(field string, sets []MatchSet) error {
+	for i, s := range sets {
+		if len(s.Rules) == 0 {
+			return fieldErr(fmt.Sprintf("%s[%d].rules", field, i), "must hold at least one rule")
+		}
+		for j, r := range s.Rules {
+			if _, err := compileRule(r.Regex); err != nil {
+				return fieldErr(fmt.Sprintf("%s[%d].rules[%d].regex", field, i, j), "%v", err)
+			}
+		}
+	}
+	return nil
+}
+
+func checkHTTPURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("is not a URL: %v", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("must be an http or https URL (got scheme %q)", u.Scheme)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("has no host")
+	}
+	if u.User != nil {
+		return fmt.Errorf("must not carry user information")
+	}
+	return nil
+}
+
+func (s Storage) validate() error {
+	a := s.AWS
+	if (a.Key == "") != (a.Secret == "") {
+		return fieldErr("storage.aws.key", "key and secret must be given together")
+	}
+	for i, b := range a.Buckets {
+		f := fmt.Sprintf("storage.aws.buckets[%d]", i)
+		if b.Bucket == "" && b.Host == "" {
+			return fieldErr(f+".bucket", "an entry needs a bucket, a host, or both")
+		}
+		if b.Bucket != "" && !validBucketName(b.Bucket) {
+			return fieldErr(f+".bucket", "%q is not a bucket name", b.Bucket)
+		}
+		if b.Host != "" {
+			if err := checkHostPort(b.Host); err != nil {
+				return fieldErr(f+".host", "%v", err)
+			}
+		}
+		if b.PublicHost != "" {
+			if b.Host == "" {
+				return fieldErr(f+".public_host", "needs host: public_host replaces a configured host when signing")
+			}
+			if err := checkHostPort(b.PublicHost); err != nil {
+				return fieldErr(f+".public_host", "%v", err)
+			}
+		}
+		if (b.Key == "") != (b.Secret == "") {
+			return fieldErr(f+".key", "key and secret must be given together")
+		}
+		if b.Token != "" && b.Key == "" {
+			return fieldErr(f+".token", "a session token needs key and secret")
+		}
+		if b.Subdir != "" && (strings.HasPrefix(b.Subdir, "/") || strings.Contains(b.Subdir, "//")) {
+			return fieldErr(f+".subdir", "must be a relative folder such as team/models (got %q)", b.Subdir)
+		}
+	}
+	g := s.Google
+	if g.Endpoint != "" {
+		if err := checkHTTPURL(g.Endpoint); err != nil {
+			return fieldErr("storage.google.endpoint", "%v", err)
+		}
+	}
+	for i, b := range g.Buckets {
+		f := fmt.Sprintf("storage.google.buckets[%d]", i)
+		if b.Bucket == "" {
+			return fieldErr(f+".bucket", "is required")
+		}
+		if !validBucketName(b.Bucket) {
+			return fieldErr(f+".bucket", "%q is not a bucket name", b.Bucket)
+		}
+	}
+	for i, c := range s.Azure.Containers {
+		f := fmt.Sprintf("storage.azure.containers[%d]", i)
+		if c.AccountName == "" {
+			return fieldErr(f+".account_name", "is required")
+		}
+		if !validAccountName(c.AccountName) {
+			return fieldErr(f+".account_name", "%q is not a storage account name (3-24 lower-case letters and digits)", c.AccountName)
+		}
+		if c.Endpoint != "" {
+			if err := checkHTTPURL(c.Endpoint); err != nil {
+				return fieldErr(f+".endpoint", "%v", err)
+			}
+		}
+	}
+	return nil
+}
+
+func checkHostPort(h string) error {
+	if strings.Contains(h, "://") || strings.ContainsAny(h, "/@\\?# ") {
+		return fmt.Errorf("must be host or host:port, without scheme or path (got %q)", h)
+	}
+	if strings.HasSuffix(h, ".") {
+		return fmt.Errorf("must not end in a dot (got %q)", h)
+	}
+	for i := 0; i < len(h); i++ {
+		if h[i] < 0x21 || h[i] > 0x7e {
+			return fmt.Errorf("must be ASCII without control characters")
+		}
+	}
+	return nil
+}
+
+func validBucketName(b string) bool {
+	if len(b) == 0 || len(b) > 255 || b == "." || b == ".." {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func validAccountName(a string) bool {
+	if len(a) < 3 || len(a) > 24 {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		c := a[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// LogValue keeps secrets out of any log line that prints the config.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.Int("s3_buckets", len(c.Storage.AWS.Buckets)),
+		slog.Int("gs_buckets", len(c.Storage.Google.Buckets)),
+		slog.Int("azure_containers", len(c.Storage.Azure.Containers)),
+		slog.String("auth_mode", c.ClearML.AuthMode),
+		slog.String("api_server", c.ClearML.APIServer),
+	)
+}

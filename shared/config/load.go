@@ -1,0 +1,222 @@
+package config
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"sort"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+)
+
+// Environment variables that name the config's source; exactly one is set.
+const (
+	EnvInline = "STORAGEGATE_CONFIG"
+	EnvFile   = "STORAGEGATE_CONFIG_FILE"
+	EnvSecret = "STORAGEGATE_CONFIG_SECRET"
+)
+
+// SecretFetcher reads a secret's value by its ARN (AWS Secrets Manager).
+type SecretFetcher func(ctx context.Context, arn string) ([]byte, error)
+
+// ErrNoSource says no config variable is set.
+var ErrNoSource = errors.New("config: no configuration: set one of " + EnvInline + ", " + EnvFile + " or " + EnvSecret)
+
+// FromEnv loads the document from the one variable that is set. fetch may be
+// nil where Secrets Manager is not available. Warnings name ignored fields.
+func FromEnv(ctx context.Context, getenv func(string) string, fetch SecretFetcher) (*Config, []string, error) {
+	var set []string
+	for _, k := range []string{EnvInline, EnvFile, EnvSecret} {
+		if getenv(k) != "" {
+			set = append(set, k)
+		}
+	}
+	switch {
+	case len(set) == 0:
+		return nil, nil, ErrNoSource
+	case len(set) > 1:
+		return nil, nil, fmt.Errorf("config: %s are set at once: set exactly one", strings.Join(set, " and "))
+	}
+	var data []byte
+	switch set[0] {
+	case EnvInline:
+		data = []byte(getenv(EnvInline))
+	case EnvFile:
+		b, err := os.ReadFile(getenv(EnvFile))
+		if err != nil {
+			return nil, nil, fmt.Errorf("config: %s: %w", EnvFile, err)
+		}
+		data = b
+	case EnvSecret:
+		if fetch == nil {
+			return nil, nil, fmt.Errorf("config: %s works only on AWS; use %s or %s here", EnvSecret, EnvInline, EnvFile)
+		}
+		b, err := fetch(ctx, getenv(EnvSecret))
+		if err != nil {
+			return nil, nil, fmt.Errorf("config: reading %s: %w", EnvSecret, err)
+		}
+		data = b
+	}
+	return Parse(data)
+}
+
+// Parse reads a JSON or YAML document, applies defaults and validates it.
+func Parse(data []byte) (*Config, []string, error) {
+	js, err := yaml.YAMLToJSON(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("config: not valid JSON or YAML: %v", err)
+	}
+	var raw any
+	if err := json.Unmarshal(js, &raw); err != nil {
+		return nil, nil, fmt.Errorf("config: not valid JSON or YAML: %v", err)
+	}
+	var c Config
+	var warnings []string
+	if raw != nil {
+		if err := decode("", raw, reflect.ValueOf(&c).Elem(), &warnings); err != nil {
+			return nil, warnings, err
+		}
+	}
+	c.applyDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, warnings, err
+	}
+	return &c, warnings, nil
+}
+
+var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+
+// decode fills v from raw, naming the field of any error and collecting
+// unknown fields as warnings. It exists (rather than one json.Unmarshal) so
+// that an error says "presign.expires" and not just "cannot unmarshal".
+func decode(path string, raw any, v reflect.Value, warnings *[]string) error {
+	if raw == nil {
+		return nil
+	}
+	if reflect.PointerTo(v.Type()).Implements(unmarshalerType) {
+		b, _ := json.Marshal(raw)
+		if err := v.Addr().Interface().(json.Unmarshaler).UnmarshalJSON(b); err != nil {
+			return fieldErr(path, "%v", err)
+		}
+		return nil
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		p := reflect.New(v.Type().Elem())
+		if err := decode(path, raw, p.Elem(), warnings); err != nil {
+			return err
+		}
+		v.Set(p)
+		return nil
+	case reflect.Struct:
+		m, ok := raw.(map[string]any)
+		if !ok {
+			return fieldErr(orRoot(path), "want an object, got %s", kindOf(raw))
+		}
+		fields := map[string]int{}
+		for i := 0; i < v.NumField(); i++ {
+			tag, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
+			fields[tag] = i
+		}
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			sub := join(path, k)
+			i, ok := fields[k]
+			if !ok {
+				*warnings = append(*warnings, sub)
+				continue
+			}
+			if err := decode(sub, m[k], v.Field(i), warnings); err != nil {
+				return err
+			}
+		}
+		return nil
+	case reflect.Slice:
+		a, ok := raw.([]any)
+		if !ok {
+			return fieldErr(path, "want a list, got %s", kindOf(raw))
+		}
+		s := reflect.MakeSlice(v.Type(), len(a), len(a))
+		for i, e := range a {
+			if err := decode(fmt.Sprintf("%s[%d]", path, i), e, s.Index(i), warnings); err != nil {
+				return err
+			}
+		}
+		v.Set(s)
+		return nil
+	case reflect.Interface:
+		v.Set(reflect.ValueOf(raw))
+		return nil
+	case reflect.String:
+		s, ok := raw.(string)
+		if !ok {
+			return fieldErr(path, "want a string, got %s", kindOf(raw))
+		}
+		v.SetString(s)
+		return nil
+	case reflect.Bool:
+		switch b := raw.(type) {
+		case bool:
+			v.SetBool(b)
+		case string:
+			// ClearML's settings sometimes carry "true"/"false" as strings.
+			switch strings.ToLower(b) {
+			case "true":
+				v.SetBool(true)
+			case "false":
+				v.SetBool(false)
+			default:
+				return fieldErr(path, "want true or false, got %q", b)
+			}
+		default:
+			return fieldErr(path, "want true or false, got %s", kindOf(raw))
+		}
+		return nil
+	case reflect.Int:
+		f, ok := raw.(float64)
+		if !ok || f != float64(int64(f)) {
+			return fieldErr(path, "want a whole number, got %s", kindOf(raw))
+		}
+		v.SetInt(int64(f))
+		return nil
+	}
+	return fieldErr(path, "unsupported field type %s", v.Type())
+}
+
+func join(path, k string) string {
+	if path == "" {
+		return k
+	}
+	return path + "." + k
+}
+
+func orRoot(p string) string {
+	if p == "" {
+		return "(document)"
+	}
+	return p
+}
+
+func kindOf(v any) string {
+	switch v.(type) {
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "a list"
+	case string:
+		return "a string"
+	case float64:
+		return "a number"
+	case bool:
+		return "a boolean"
+	}
+	return "null"
+}

@@ -1,0 +1,236 @@
+// Package credentials finds the configured credentials for a storage URL with
+// ClearML's own matching semantics (CLEARML.md, SPEC.md section 4), and holds
+// one prepared store per entry, built once at start-up.
+package credentials
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/storagegate/storagegate/shared/config"
+	"github.com/storagegate/storagegate/shared/storageurl"
+	"github.com/storagegate/storagegate/shared/store"
+	"github.com/storagegate/storagegate/shared/store/s3store"
+)
+
+// ErrNotConfigured is a URL that no entry (or, where allowed, no default)
+// covers. The service neither signs for nor contacts it.
+var ErrNotConfigured = errors.New("not configured")
+
+// Target is the store and entry that serve one URL.
+type Target struct {
+	Store store.Signer
+	// Entry names the config entry, e.g. "storage.aws.buckets[1]", for logs.
+	Entry string
+}
+
+// Builders make a provider's store from a resolved entry. A nil builder
+// means the provider is not available in this build.
+type Builders struct {
+	GCS   func(config.Google, *config.GSBucket) (store.Signer, error)
+	Azure func(config.AzureContainer) (store.Signer, error)
+}
+
+type entry struct {
+	prefix string // lower-cased, e.g. s3://host:9000/bucket/subdir
+	target Target
+	bucket string
+}
+
+// Entry describes one configured entry, for `check-config --probe`.
+type Entry struct {
+	Name     string
+	Provider storageurl.Provider
+	Bucket   string // empty for defaults and host-wide entries
+	Store    store.Signer
+}
+
+// Entries lists every entry, defaults first.
+func (r *Resolver) Entries() []Entry {
+	var out []Entry
+	if r.s3Default != nil {
+		out = append(out, Entry{Name: r.s3Default.Entry, Provider: storageurl.S3, Store: r.s3Default.Store})
+	}
+	if r.gsDefault != nil {
+		out = append(out, Entry{Name: r.gsDefault.Entry, Provider: storageurl.GCS, Store: r.gsDefault.Store})
+	}
+	for _, g := range []struct {
+		p  storageurl.Provider
+		es []entry
+	}{{storageurl.S3, r.s3}, {storageurl.GCS, r.gs}, {storageurl.Azure, r.azure}} {
+		for _, e := range g.es {
+			out = append(out, Entry{Name: e.target.Entry, Provider: g.p, Bucket: e.bucket, Store: e.target.Store})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Resolver maps URLs to targets.
+type Resolver struct {
+	s3, gs, azure        []entry
+	s3Default, gsDefault *Target
+	// AzureHosts feeds storageurl.Options: configured endpoint hosts.
+	azureHosts map[string]string
+}
+
+// New builds every configured store; a bad entry fails here, naming its field.
+func New(st config.Storage, b Builders) (*Resolver, error) {
+	r := &Resolver{azureHosts: map[string]string{}}
+	a := st.AWS
+	if a.Key != "" || a.UseCredentialsChain {
+		s, err := s3store.New(s3store.Params{
+			Region: a.Region, Key: a.Key, Secret: a.Secret, Token: a.Token,
+			UseChain: a.UseCredentialsChain, Secure: true,
+		})
+		if err != nil {
+			return nil, fieldErr("storage.aws", err)
+		}
+		r.s3Default = &Target{Store: s, Entry: "storage.aws"}
+	}
+	for i, e := range a.Buckets {
+		name := fmt.Sprintf("storage.aws.buckets[%d]", i)
+		p := s3store.Params{
+			Host: e.Host, PublicHost: e.PublicHost, Secure: e.IsSecure(), Region: e.Region,
+			Key: e.Key, Secret: e.Secret, Token: e.Token, UseChain: e.UseCredentialsChain,
+		}
+		if p.Key == "" && !p.UseChain {
+			// An entry without keys of its own names scope and endpoint, and
+			// signs with the default credentials.
+			p.Key, p.Secret, p.Token, p.UseChain = a.Key, a.Secret, a.Token, a.UseCredentialsChain
+		}
+		if p.Region == "" && e.Host == "" {
+			p.Region = a.Region
+		}
+		s, err := s3store.New(p)
+		if err != nil {
+			return nil, fieldErr(name, err)
+		}
+		prefix := "s3://"
+		switch {
+		case e.Host != "" && e.Bucket != "":
+			prefix += strings.ToLower(e.Host) + "/" + strings.ToLower(e.Bucket)
+		case e.Host != "":
+			prefix += strings.ToLower(e.Host)
+		default:
+			prefix += strings.ToLower(e.Bucket)
+		}
+		if e.Subdir != "" && e.Bucket != "" {
+			prefix += "/" + strings.ToLower(strings.Trim(e.Subdir, "/"))
+		}
+		r.s3 = append(r.s3, entry{prefix: prefix, target: Target{Store: s, Entry: name}, bucket: e.Bucket})
+	}
+
+	g := st.Google
+	if b.GCS != nil {
+		if g.CredentialsJSON != "" || g.Project != "" {
+			s, err := b.GCS(g, nil)
+			if err != nil {
+				return nil, fieldErr("storage.google", err)
+			}
+			r.gsDefault = &Target{Store: s, Entry: "storage.google"}
+		}
+		for i := range g.Buckets {
+			e := &g.Buckets[i]
+			name := fmt.Sprintf("storage.google.buckets[%d]", i)
+			s, err := b.GCS(g, e)
+			if err != nil {
+				return nil, fieldErr(name, err)
+			}
+			prefix := "gs://" + strings.ToLower(e.Bucket)
+			if e.Subdir != "" {
+				prefix += "/" + strings.ToLower(strings.Trim(e.Subdir, "/"))
+			}
+			r.gs = append(r.gs, entry{prefix: prefix, target: Target{Store: s, Entry: name}, bucket: e.Bucket})
+		}
+	} else if len(g.Buckets) > 0 || g.CredentialsJSON != "" {
+		return nil, fieldErr("storage.google", errors.New("Google Cloud Storage is not supported by this build"))
+	}
+
+	for i, c := range st.Azure.Containers {
+		name := fmt.Sprintf("storage.azure.containers[%d]", i)
+		if b.Azure == nil {
+			return nil, fieldErr(name, errors.New("Azure Blob is not supported by this build"))
+		}
+		s, err := b.Azure(c)
+		if err != nil {
+			return nil, fieldErr(name, err)
+		}
+		// Azure entries match by account and container, in config order;
+		// the prefix only carries them.
+		r.azure = append(r.azure, entry{prefix: c.AccountName + "/" + c.ContainerName, target: Target{Store: s, Entry: name}, bucket: c.ContainerName})
+		if c.Endpoint != "" {
+			u, _ := url.Parse(c.Endpoint) // validated by config
+			if h := strings.ToLower(u.Host); !strings.HasSuffix(h, storageurl.AzureBlobSuffix) {
+				r.azureHosts[h] = c.AccountName
+			}
+		}
+	}
+
+	// Longest prefix first; among equals, config order.
+	for _, es := range [][]entry{r.s3, r.gs} {
+		sort.SliceStable(es, func(i, j int) bool { return len(es[i].prefix) > len(es[j].prefix) })
+	}
+	return r, nil
+}
+
+// URLOptions are the parser options this config implies (configured Azure
+// endpoint hosts).
+func (r *Resolver) URLOptions() storageurl.Options {
+	return storageurl.Options{AzureHosts: r.azureHosts}
+}
+
+// Resolve finds u's target. withDefaults lets default credentials serve URLs
+// that no entry names: scope then comes from match_sets rules (SPEC.md
+// section 4, "Scope is explicit").
+func (r *Resolver) Resolve(u storageurl.URL, withDefaults bool) (Target, error) {
+	switch u.Provider {
+	case storageurl.S3:
+		var full string
+		if u.Host != "" {
+			full = "s3://" + u.Host + "/" + u.Bucket + "/" + u.Key
+		} else {
+			full = "s3://" + u.Bucket + "/" + u.Key
+		}
+		if t, ok := longest(r.s3, strings.ToLower(full)); ok {
+			return t, nil
+		}
+		// Default credentials cover AWS (no host) only.
+		if withDefaults && u.Host == "" && r.s3Default != nil {
+			return *r.s3Default, nil
+		}
+	case storageurl.GCS:
+		if t, ok := longest(r.gs, strings.ToLower("gs://"+u.Bucket+"/"+u.Key)); ok {
+			return t, nil
+		}
+		if withDefaults && r.gsDefault != nil {
+			return *r.gsDefault, nil
+		}
+	case storageurl.Azure:
+		for _, e := range r.azure {
+			acct, container, _ := strings.Cut(e.prefix, "/")
+			if acct == u.Account && (container == "" || container == u.Bucket) {
+				return e.target, nil
+			}
+		}
+	}
+	return Target{}, ErrNotConfigured
+}
+
+// longest returns the first (longest) entry whose prefix covers s on a path
+// segment boundary: s3://host/artifacts never covers s3://host/artifacts2/.
+func longest(es []entry, s string) (Target, bool) {
+	for _, e := range es {
+		if strings.HasPrefix(s, e.prefix) && (len(s) == len(e.prefix) || s[len(e.prefix)] == '/') {
+			return e.target, true
+		}
+	}
+	return Target{}, false
+}
+
+func fieldErr(field string, err error) error {
+	return &config.FieldError{Field: field, Message: err.Error()}
+}
