@@ -1,0 +1,80 @@
+package clearmlauth
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/storagegate/storagegate/shared/config"
+)
+
+// The kinds of failure. Every error from Verify and Authorize is an *Error
+// whose Kind is one of these; test with errors.Is, and take the user-facing
+// sentence from (*Error).Reason via errors.As.
+var (
+	// ErrUnauthenticated: no valid credential (invalid, expired, revoked).
+	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrUpstream: the ClearML API is unreachable, too slow, failing or
+	// answering nonsense, or refuses the service's own credentials.
+	ErrUpstream = errors.New("ClearML API unavailable")
+	// ErrRoleNotAllowed: the caller's role is not in allowed_roles.
+	ErrRoleNotAllowed = errors.New("role not allowed")
+	// ErrCompanyNotAllowed: the caller's company is not in allowed_companies.
+	ErrCompanyNotAllowed = errors.New("company not allowed")
+)
+
+// Error is a failure to verify or admit a caller.
+type Error struct {
+	Kind error // one of the Err* values above
+	// Reason is a sentence for the caller, e.g. "token expired". It never
+	// contains a credential.
+	Reason string
+	// Err is the underlying cause, for operators' logs (a network error, a
+	// context error); it may be nil and never contains a credential.
+	Err error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Kind.Error() + ": " + e.Reason + ": " + e.Err.Error()
+	}
+	return e.Kind.Error() + ": " + e.Reason
+}
+
+// Unwrap lets errors.Is match both the kind and the cause.
+func (e *Error) Unwrap() []error {
+	if e.Err == nil {
+		return []error{e.Kind}
+	}
+	return []error{e.Kind, e.Err}
+}
+
+// Reasons for ErrUnauthenticated that callers may want to tell apart.
+const (
+	ReasonExpired = "token expired"
+	ReasonRevoked = "token revoked"
+	ReasonInvalid = "invalid credentials"
+)
+
+func unauthenticated(reason string) error { return &Error{Kind: ErrUnauthenticated, Reason: reason} }
+
+func upstream(cause error, format string, args ...any) error {
+	return &Error{Kind: ErrUpstream, Reason: fmt.Sprintf(format, args...), Err: cause}
+}
+
+// Authorize applies clearml.allowed_roles and clearml.allowed_companies
+// (company ids) to a verified caller; an empty list admits everyone. The
+// lists are a handful of entries, so a linear scan per request costs less
+// than keeping sets in sync with the config.
+func Authorize(cfg config.ClearML, id Identity) error {
+	if len(cfg.AllowedRoles) > 0 && !slices.Contains(cfg.AllowedRoles, id.Role) {
+		if id.Role == "" {
+			return &Error{Kind: ErrRoleNotAllowed, Reason: "ClearML did not report your role, and this service admits only some roles"}
+		}
+		return &Error{Kind: ErrRoleNotAllowed, Reason: fmt.Sprintf("the role %q may not use this service", id.Role)}
+	}
+	if len(cfg.AllowedCompanies) > 0 && !slices.Contains(cfg.AllowedCompanies, id.CompanyID) {
+		return &Error{Kind: ErrCompanyNotAllowed, Reason: "your company may not use this service"}
+	}
+	return nil
+}
