@@ -1,0 +1,222 @@
+// Command storagegate is the local runtime and the operator's tool: it serves
+// the presign contract, signs a URL from the config, and checks the config.
+// Exit status: 0 success, 1 some item failed, 2 usage or config error.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/storagegate/storagegate/shared/app"
+	"github.com/storagegate/storagegate/shared/config"
+	"github.com/storagegate/storagegate/shared/demo"
+	"github.com/storagegate/storagegate/shared/store"
+)
+
+const usage = `usage: storagegate <command> [flags]
+
+commands:
+  serve [--addr HOST:PORT] [--demo]        serve the presign contract (default 127.0.0.1:8080, or :$PORT)
+  presign [--expires S] [--download] [--method GET|HEAD] URL
+                                           print a signed URL (config credentials, no ClearML check)
+  check-config [--probe]                   validate the config; --probe reaches each bucket and ClearML
+  version                                  print the version
+
+The config comes from exactly one of STORAGEGATE_CONFIG (inline JSON or YAML)
+or STORAGEGATE_CONFIG_FILE (a path).
+`
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	log := app.NewLogger(stderr)
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stdout, stderr, log)
+	case "presign":
+		return presignCmd(ctx, args[1:], stdout, stderr, log)
+	case "check-config":
+		return checkConfig(ctx, args[1:], stdout, stderr, log)
+	case "version", "--version":
+		fmt.Fprintln(stdout, app.Version)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "storagegate: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
+
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("storagegate "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+func loadConfig(ctx context.Context, stderr io.Writer, log *slog.Logger) (*config.Config, bool) {
+	cfg, err := app.LoadConfig(ctx, log, nil)
+	if err != nil {
+		fmt.Fprintf(stderr, "storagegate: %v\n", err)
+		return nil, false
+	}
+	return cfg, true
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) int {
+	fs := newFlags("serve", stderr)
+	addr := fs.String("addr", "", "listen address (default 127.0.0.1:8080, or :$PORT when PORT is set)")
+	demoMode := fs.Bool("demo", false, "serve an embedded demo store and identity (no cloud account needed)")
+	if fs.Parse(args) != nil || fs.NArg() > 0 {
+		return 2
+	}
+	if *addr == "" {
+		*addr = "127.0.0.1:8080"
+		if p := os.Getenv("PORT"); p != "" {
+			*addr = ":" + p
+		}
+	}
+
+	var cfg *config.Config
+	var d *demo.Demo
+	if *demoMode {
+		var err error
+		if d, err = demo.Start(ctx); err != nil {
+			fmt.Fprintf(stderr, "storagegate: demo: %v\n", err)
+			return 2
+		}
+		defer d.Close()
+		cfg = d.Config
+	} else {
+		var ok bool
+		if cfg, ok = loadConfig(ctx, stderr, log); !ok {
+			return 2
+		}
+	}
+	h, err := app.NewPresign(cfg, app.Options{Logger: log})
+	if err != nil {
+		fmt.Fprintf(stderr, "storagegate: %v\n", err)
+		return 2
+	}
+	var handler http.Handler = h
+	if d != nil {
+		handler = d.Routes(h)
+	}
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "storagegate: %v\n", err)
+		return 2
+	}
+	base := "http://" + ln.Addr().String()
+	if d != nil {
+		fmt.Fprintf(stdout, "storagegate demo on %s\n\n", base)
+		fmt.Fprintf(stdout, "  open in a browser:  %s/demo\n", base)
+		fmt.Fprintf(stdout, "  or with curl:       TOKEN=$(curl -s -X POST -u %s:%s %s/auth.login | sed 's/.*\"token\": *\"\\([^\"]*\\)\".*/\\1/')\n", demo.User, demo.Password, base)
+		fmt.Fprintf(stdout, "                      curl -L -H \"Authorization: Bearer $TOKEN\" '%s/presign?url=%s'\n\n", base, url.QueryEscape(d.StorageURL(demo.ArtifactKey)))
+	} else {
+		fmt.Fprintf(stdout, "storagegate serving on %s\n", base)
+	}
+
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		fmt.Fprintf(stderr, "storagegate: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func presignCmd(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) int {
+	fs := newFlags("presign", stderr)
+	expires := fs.Int64("expires", 0, "lifetime in seconds (default: presign.expires)")
+	download := fs.Bool("download", false, "sign for Content-Disposition: attachment")
+	method := fs.String("method", "GET", "GET or HEAD")
+	if fs.Parse(args) != nil {
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "storagegate presign: give exactly one storage URL")
+		return 2
+	}
+	if *expires < 0 || (*method != store.MethodGet && *method != store.MethodHead) {
+		fmt.Fprintln(stderr, "storagegate presign: --expires must be positive and --method GET or HEAD")
+		return 2
+	}
+	cfg, ok := loadConfig(ctx, stderr, log)
+	if !ok {
+		return 2
+	}
+	h, err := app.NewPresign(cfg, app.Options{Logger: log})
+	if err != nil {
+		fmt.Fprintf(stderr, "storagegate: %v\n", err)
+		return 2
+	}
+	res, err := h.SignURL(ctx, fs.Arg(0), time.Duration(*expires)*time.Second, *download, *method)
+	if err != nil {
+		fmt.Fprintf(stderr, "storagegate presign: %v\n", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, res.SignedURL)
+	return 0
+}
+
+func checkConfig(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) int {
+	fs := newFlags("check-config", stderr)
+	probe := fs.Bool("probe", false, "reach each configured bucket and the ClearML API")
+	if fs.Parse(args) != nil || fs.NArg() > 0 {
+		return 2
+	}
+	cfg, ok := loadConfig(ctx, stderr, log)
+	if !ok {
+		return 2
+	}
+	if _, err := app.NewPresign(cfg, app.Options{Logger: log}); err != nil {
+		fmt.Fprintf(stderr, "storagegate: %v\n", err)
+		return 2
+	}
+	fmt.Fprintln(stdout, "ok    config")
+	if !*probe {
+		return 0
+	}
+	failed := false
+	for _, c := range app.Probe(ctx, cfg) {
+		status := "ok   "
+		if c.Err != nil {
+			status, failed = "FAIL ", true
+		}
+		line := status + " " + c.Name
+		if c.Err != nil {
+			line += ": " + c.Err.Error()
+		}
+		fmt.Fprintln(stdout, line)
+	}
+	if failed {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,77 @@
+// Package app assembles storagegate from a loaded config: the logger, the
+// ClearML verifier, the credentials resolver and the presign handler. Every
+// entrypoint (Lambda, Cloud Functions, Azure, local) calls the same functions
+// here, so every platform runs the same core path.
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/storagegate/storagegate/shared/clearmlauth"
+	"github.com/storagegate/storagegate/shared/config"
+	"github.com/storagegate/storagegate/shared/credentials"
+	"github.com/storagegate/storagegate/shared/presign"
+)
+
+// Version is set at build time (-ldflags "-X .../shared/app.Version=...").
+var Version = "dev"
+
+// Options tune assembly; zero values are the production defaults.
+type Options struct {
+	Logger     *slog.Logger
+	HTTPClient *http.Client
+	Now        func() time.Time
+}
+
+// NewLogger is the JSON logger every platform uses, on stderr.
+func NewLogger(w io.Writer) *slog.Logger {
+	if w == nil {
+		w = os.Stderr
+	}
+	return slog.New(slog.NewJSONHandler(w, nil))
+}
+
+// LoadConfig reads the config from the environment and logs ignored fields.
+func LoadConfig(ctx context.Context, log *slog.Logger, fetch config.SecretFetcher) (*config.Config, error) {
+	cfg, warnings, err := config.FromEnv(ctx, os.Getenv, fetch)
+	for _, w := range warnings {
+		log.Warn("config: unknown field ignored", slog.String("field", w))
+	}
+	return cfg, err
+}
+
+// Resolver builds every configured store.
+func Resolver(cfg *config.Config) (*credentials.Resolver, error) {
+	return credentials.New(cfg.Storage, Builders())
+}
+
+// NewPresign builds the presign handler for cfg.
+func NewPresign(cfg *config.Config, o Options) (*presign.Handler, error) {
+	if o.Logger == nil {
+		o.Logger = NewLogger(nil)
+	}
+	res, err := Resolver(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var vopts []clearmlauth.Option
+	if o.HTTPClient != nil {
+		vopts = append(vopts, clearmlauth.WithHTTPClient(o.HTTPClient))
+	}
+	if o.Now != nil {
+		vopts = append(vopts, clearmlauth.WithClock(o.Now))
+	}
+	v, err := clearmlauth.New(cfg.ClearML, vopts...)
+	if err != nil {
+		return nil, fmt.Errorf("config: clearml: %w", err)
+	}
+	return presign.New(presign.Options{
+		Config: cfg, Verifier: v, Resolver: res, Logger: o.Logger, Now: o.Now, Version: Version,
+	})
+}

@@ -1,0 +1,90 @@
+package presign
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/storagegate/storagegate/shared/clearmlauth"
+	"github.com/storagegate/storagegate/shared/store"
+)
+
+// batchRequest is the body of POST /presign.
+type batchRequest struct {
+	URLs     []string        `json:"urls"`
+	Expires  json.RawMessage `json:"expires"`
+	Download json.RawMessage `json:"download"`
+	Method   string          `json:"method"`
+}
+
+func (h *Handler) batch(w http.ResponseWriter, r *http.Request, id clearmlauth.Identity, rec *logRecord) int {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "application/json" {
+		return h.fail(w, r, newErr(http.StatusBadRequest, "invalid_body", "POST /presign takes Content-Type: application/json"))
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBatchBody+1))
+	if err != nil {
+		return h.fail(w, r, newErr(http.StatusBadRequest, "invalid_body", "the request body could not be read"))
+	}
+	if len(body) > MaxBatchBody {
+		return h.fail(w, r, newErr(http.StatusBadRequest, "invalid_body", "the request body is larger than 256 KiB"))
+	}
+	var req batchRequest
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&req); err != nil || dec.More() {
+		return h.fail(w, r, newErr(http.StatusBadRequest, "invalid_body", `the body is not JSON of the form {"urls": ["s3://bucket/key", ...]}`))
+	}
+	if len(req.URLs) == 0 {
+		return h.fail(w, r, newErr(http.StatusBadRequest, "invalid_body", "urls is empty: give at least one storage URL"))
+	}
+	if len(req.URLs) > MaxBatchURLs {
+		return h.fail(w, r, newErr(http.StatusBadRequest, "too_many_urls", "a batch holds at most 100 urls"))
+	}
+	p := params{method: store.MethodGet}
+	switch strings.ToUpper(req.Method) {
+	case "", "GET":
+	case "HEAD":
+		p.method = store.MethodHead
+	default:
+		return h.fail(w, r, newErr(http.StatusBadRequest, "invalid_parameter", "method must be GET or HEAD"))
+	}
+	if len(req.Expires) > 0 && string(req.Expires) != "null" {
+		d, apiErr := parseExpires(strings.Trim(string(req.Expires), `"`))
+		if apiErr != nil {
+			return h.fail(w, r, apiErr)
+		}
+		p.expires = d
+	}
+	if p.download, err = parseBool(req.Download); err != nil {
+		return h.fail(w, r, newErr(http.StatusBadRequest, "invalid_parameter", "download must be true or false"))
+	}
+
+	rec.urls = len(req.URLs)
+	out := struct {
+		Results []*result `json:"results"`
+	}{Results: make([]*result, len(req.URLs))}
+	for i, raw := range req.URLs {
+		res, apiErr := h.sign(r.Context(), &id, raw, p, nil)
+		if apiErr != nil {
+			res = &result{URL: raw, Error: apiErr}
+		}
+		out.Results[i] = res
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, out)
+	return http.StatusOK
+}
+
+func parseBool(raw json.RawMessage) (bool, error) {
+	switch strings.Trim(string(raw), `"`) {
+	case "", "null", "false", "0":
+		return false, nil
+	case "true", "1":
+		return true, nil
+	}
+	return false, errors.New("not a boolean")
+}

@@ -1,0 +1,461 @@
+// Package presign is the presign HTTP contract (SPEC.md section 5) as a
+// plain http.Handler, identical on every platform: check the caller with
+// ClearML, check the URL against the config, and redirect to a short-lived
+// signed URL.
+package presign
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/storagegate/storagegate/shared/clearmlauth"
+	"github.com/storagegate/storagegate/shared/config"
+	"github.com/storagegate/storagegate/shared/credentials"
+	"github.com/storagegate/storagegate/shared/matchset"
+	"github.com/storagegate/storagegate/shared/storageurl"
+	"github.com/storagegate/storagegate/shared/store"
+)
+
+// Limits from SPEC.md section 9.
+const (
+	MaxURLParam  = 4 << 10
+	MaxBatchBody = 256 << 10
+	MaxBatchURLs = 100
+	// Below this remaining lifetime a redirect is not cacheable at all.
+	minCacheable = 10 * time.Second
+)
+
+// Verifier checks a caller's ClearML credential.
+type Verifier interface {
+	Verify(ctx context.Context, c clearmlauth.Credential) (clearmlauth.Identity, error)
+}
+
+// Options assemble a Handler.
+type Options struct {
+	Config   *config.Config
+	Verifier Verifier
+	Resolver *credentials.Resolver
+	Logger   *slog.Logger
+	// Now is the clock (tests move it); time.Now when nil.
+	Now     func() time.Time
+	Version string
+}
+
+// Handler serves the presign contract.
+type Handler struct {
+	cfg       config.Presign
+	clearml   config.ClearML
+	verifier  Verifier
+	resolver  *credentials.Resolver
+	rules     matchset.Sets
+	urlOpts   storageurl.Options
+	origins   map[string]bool
+	log       *slog.Logger
+	now       func() time.Time
+	version   string
+	signCache *signCache
+}
+
+// New validates the options and compiles everything once.
+func New(o Options) (*Handler, error) {
+	if o.Config == nil || o.Verifier == nil || o.Resolver == nil {
+		return nil, errors.New("presign: Config, Verifier and Resolver are required")
+	}
+	rules, err := matchset.Compile(o.Config.Presign.EffectiveMatchSets())
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{
+		cfg:       o.Config.Presign,
+		clearml:   o.Config.ClearML,
+		verifier:  o.Verifier,
+		resolver:  o.Resolver,
+		rules:     rules,
+		urlOpts:   o.Resolver.URLOptions(),
+		origins:   map[string]bool{},
+		log:       o.Logger,
+		now:       o.Now,
+		version:   o.Version,
+		signCache: newSignCache(4096),
+	}
+	for _, origin := range o.Config.Presign.CORSOrigins {
+		h.origins[strings.TrimSuffix(origin, "/")] = true
+	}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	return h, nil
+}
+
+// ServeHTTP routes first (404, 405), then checks the caller (401), then the
+// request's syntax (400), then policy (403): SPEC.md section 9.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rid := requestID(r)
+	w.Header().Set("X-Request-Id", rid)
+	rec := &logRecord{rid: rid, method: r.Method, path: r.URL.Path}
+	defer func() { h.logRequest(r.Context(), rec) }()
+
+	switch r.URL.Path {
+	case "/healthz":
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			rec.status = h.fail(w, r, errMethod("GET, HEAD"))
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": h.version})
+		rec.status = http.StatusOK
+		return
+	case "/", "/presign":
+	default:
+		rec.status = h.fail(w, r, newErr(http.StatusNotFound, "not_found", "no such path: use /presign?url=<storage URL>"))
+		return
+	}
+
+	h.cors(w, r)
+	allow := "GET, HEAD"
+	if r.URL.Path == "/presign" {
+		allow = "GET, HEAD, POST"
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+	case http.MethodPost:
+		if r.URL.Path != "/presign" {
+			rec.status = h.fail(w, r, errMethod(allow))
+			return
+		}
+	case http.MethodOptions:
+		if h.preflight(w, r, allow) {
+			rec.status = http.StatusNoContent
+			return
+		}
+		rec.status = h.fail(w, r, errMethod(allow))
+		return
+	default:
+		rec.status = h.fail(w, r, errMethod(allow))
+		return
+	}
+
+	cred, ok := clearmlauth.FromRequest(r, h.clearml.CookieNames)
+	if !ok {
+		rec.status = h.fail(w, r, newErr(http.StatusUnauthorized, "unauthenticated",
+			"no ClearML credentials: send Authorization: Bearer <token> (or Basic key:secret), or the ClearML session cookie"))
+		return
+	}
+	id, err := h.verifier.Verify(r.Context(), cred)
+	if err != nil {
+		rec.status = h.fail(w, r, authError(err))
+		return
+	}
+	rec.user, rec.company = id.UserID, id.CompanyID
+	if r.Method == http.MethodPost {
+		rec.status = h.batch(w, r, id, rec)
+		return
+	}
+	rec.status = h.single(w, r, id, rec)
+}
+
+// params are a request's parsed query (or batch body) options.
+type params struct {
+	expires  time.Duration // 0: the default, with signing windows
+	download bool
+	method   string
+	field    string
+	objType  string
+}
+
+func (h *Handler) single(w http.ResponseWriter, r *http.Request, id clearmlauth.Identity, rec *logRecord) int {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return h.fail(w, r, newErr(http.StatusBadRequest, "invalid_parameter", "the query string is not valid percent-encoding"))
+	}
+	raw, ok := q["url"]
+	if !ok || len(raw) != 1 {
+		return h.fail(w, r, newErr(http.StatusBadRequest, "invalid_parameter", "give exactly one url=<storage URL> query parameter"))
+	}
+	p := params{method: store.MethodGet, field: q.Get("field"), objType: q.Get("obj_type")}
+	if r.Method == http.MethodHead {
+		p.method = store.MethodHead
+	}
+	if m := q.Get("method"); m != "" {
+		switch strings.ToUpper(m) {
+		case "GET":
+			p.method = store.MethodGet
+		case "HEAD":
+			p.method = store.MethodHead
+		default:
+			return h.fail(w, r, newErr(http.StatusBadRequest, "invalid_parameter", "method must be GET or HEAD"))
+		}
+	}
+	if v, ok := q["expires"]; ok {
+		d, apiErr := parseExpires(v[0])
+		if apiErr != nil {
+			return h.fail(w, r, apiErr)
+		}
+		p.expires = d
+	}
+	if v, ok := q["download"]; ok {
+		switch v[0] {
+		case "1", "true", "yes":
+			p.download = true
+		case "0", "false", "no", "":
+		default:
+			return h.fail(w, r, newErr(http.StatusBadRequest, "invalid_parameter", "download must be 1 or 0"))
+		}
+	}
+	res, apiErr := h.sign(r.Context(), &id, raw[0], p, rec)
+	if apiErr != nil {
+		return h.fail(w, r, apiErr)
+	}
+	if wantsJSON(r, q.Get("format")) {
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Vary", "Authorization, Cookie, Accept, Origin")
+		writeJSON(w, http.StatusOK, res)
+		return http.StatusOK
+	}
+	hdr := w.Header()
+	hdr.Set("Location", res.SignedURL)
+	remaining := res.expiresAt.Sub(h.now())
+	if remaining < minCacheable {
+		hdr.Set("Cache-Control", "no-store")
+	} else {
+		hdr.Set("Cache-Control", "private, max-age="+strconv.FormatInt(int64(remaining/2/time.Second), 10))
+	}
+	hdr.Set("Vary", "Authorization, Cookie, Accept")
+	w.WriteHeader(http.StatusFound)
+	return http.StatusFound
+}
+
+// result is one signed URL in the JSON and batch forms.
+type result struct {
+	URL       string    `json:"url"`
+	SignedURL string    `json:"signed_url,omitempty"`
+	Method    string    `json:"method,omitempty"`
+	ExpiresAt string    `json:"expires_at,omitempty"`
+	Error     *apiError `json:"error,omitempty"`
+	expiresAt time.Time
+}
+
+// sign checks one URL's syntax and policy and signs it.
+// SignURL signs one storage URL with the config's credentials and scope but
+// no caller check: the operator's `storagegate presign`.
+func (h *Handler) SignURL(ctx context.Context, raw string, expires time.Duration, download bool, method string) (Result, error) {
+	if method == "" {
+		method = store.MethodGet
+	}
+	res, apiErr := h.sign(ctx, nil, raw, params{expires: expires, download: download, method: method}, nil)
+	if apiErr != nil {
+		return Result{}, apiErr
+	}
+	return Result{SignedURL: res.SignedURL, Method: res.Method, ExpiresAt: res.expiresAt}, nil
+}
+
+// Result is a signed URL for callers outside HTTP.
+type Result struct {
+	SignedURL string
+	Method    string
+	ExpiresAt time.Time
+}
+
+// sign checks one URL's syntax and policy and signs it; id is nil for the
+// operator's own signing.
+func (h *Handler) sign(ctx context.Context, id *clearmlauth.Identity, raw string, p params, rec *logRecord) (*result, *apiError) {
+	if len(raw) > MaxURLParam {
+		return nil, newErr(http.StatusBadRequest, "invalid_url", "the url parameter is longer than 4 KiB")
+	}
+	u, err := h.urlOpts.Parse(raw)
+	if err != nil {
+		return nil, newErr(http.StatusBadRequest, "invalid_url", err.Error())
+	}
+	if u.Key == "" {
+		return nil, newErr(http.StatusBadRequest, "invalid_url", "the url names a bucket but no object: give "+string(u.Provider)+"://bucket/path/to/file")
+	}
+	if rec != nil {
+		rec.bucket, rec.key = u.Bucket, u.Key
+	}
+	if id != nil {
+		if err := clearmlauth.Authorize(h.clearml, *id); err != nil {
+			return nil, authError(err)
+		}
+	}
+	if !h.rules.Empty() && !h.rules.Match(raw, p.field, p.objType) {
+		return nil, newErr(http.StatusForbidden, "no_matching_rule", "no presign match_sets rule matches this url")
+	}
+	target, err := h.resolver.Resolve(u, !h.rules.Empty())
+	if err != nil {
+		return nil, newErr(http.StatusForbidden, "not_configured", "no storage credentials are configured for "+scopeOf(u))
+	}
+
+	now := h.now()
+	req := store.SignRequest{Bucket: u.Bucket, Key: u.Key, Method: p.method}
+	if p.download || h.cfg.Disposition == "attachment" {
+		req.Disposition = contentDisposition(u.BaseName())
+	}
+	var minRemaining time.Duration
+	window := h.cfg.SigningWindow()
+	if p.expires > 0 || window <= 0 {
+		// An explicit expires= is honoured exactly, without windows.
+		req.Lifetime = min(p.expires, h.cfg.MaxExpires.D())
+		if p.expires == 0 {
+			req.Lifetime = h.cfg.Expires.D()
+		}
+		req.SignedAt = now.Truncate(time.Second)
+	} else {
+		start := now.Truncate(window)
+		req.SignedAt = start
+		req.Lifetime = h.cfg.Expires.D() + window
+		minRemaining = h.cfg.Expires.D()
+	}
+	var signed store.Signed
+	key := cacheKey{store: target.Store, bucket: req.Bucket, key: req.Key, method: req.Method, disposition: req.Disposition, signedAt: req.SignedAt.UnixNano(), lifetime: req.Lifetime}
+	if minRemaining > 0 {
+		if s, ok := h.signCache.get(key); ok && !now.After(s.ExpiresAt.Add(-minRemaining)) {
+			signed = s
+		}
+	}
+	if signed.URL == "" {
+		signed, err = target.Store.Sign(ctx, req)
+		if err != nil {
+			h.log.LogAttrs(ctx, slog.LevelError, "signing failed", slog.String("entry", target.Entry), slog.String("error", err.Error()))
+			return nil, newErr(http.StatusInternalServerError, "internal", "signing failed: the storage credentials for "+scopeOf(u)+" are unavailable")
+		}
+		if minRemaining > 0 && !now.After(signed.ExpiresAt.Add(-minRemaining)) {
+			h.signCache.put(key, signed)
+		}
+	}
+	if rec != nil {
+		rec.expires = signed.ExpiresAt
+	}
+	return &result{URL: raw, SignedURL: signed.URL, Method: req.Method, ExpiresAt: signed.ExpiresAt.UTC().Format(time.RFC3339), expiresAt: signed.ExpiresAt}, nil
+}
+
+func parseExpires(v string) (time.Duration, *apiError) {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 1 {
+		return 0, newErr(http.StatusBadRequest, "invalid_parameter", "expires must be a whole number of seconds, at least 1")
+	}
+	if n > int64(store.MaxLifetime/time.Second) {
+		n = int64(store.MaxLifetime / time.Second)
+	}
+	return time.Duration(n) * time.Second, nil
+}
+
+func scopeOf(u storageurl.URL) string {
+	switch {
+	case u.Provider == storageurl.S3 && u.Host != "":
+		return "s3://" + u.Host + "/" + u.Bucket
+	default:
+		if u.Provider == storageurl.Azure {
+			return "azure://" + u.Host + "/" + u.Bucket
+		}
+		return string(u.Provider) + "://" + u.Bucket
+	}
+}
+
+// wantsJSON: format=json, or JSON as the Accept header's preferred type.
+func wantsJSON(r *http.Request, format string) bool {
+	if format == "json" {
+		return true
+	}
+	best, bestQ := "", -1.0
+	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+		mt, paramsStr, _ := strings.Cut(part, ";")
+		mt = strings.ToLower(strings.TrimSpace(mt))
+		if mt == "" {
+			continue
+		}
+		q := 1.0
+		for _, p := range strings.Split(paramsStr, ";") {
+			k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+			if strings.EqualFold(k, "q") {
+				if f, err := strconv.ParseFloat(v, 64); err == nil {
+					q = f
+				}
+			}
+		}
+		if q > bestQ {
+			best, bestQ = mt, q
+		}
+	}
+	return best == "application/json"
+}
+
+// cors adds credentialed CORS headers for an exactly configured origin; any
+// other origin gets none (never "*", never a reflected origin).
+func (h *Handler) cors(w http.ResponseWriter, r *http.Request) {
+	o := r.Header.Get("Origin")
+	if o == "" || !h.origins[o] {
+		return
+	}
+	hd := w.Header()
+	hd.Set("Access-Control-Allow-Origin", o)
+	hd.Set("Access-Control-Allow-Credentials", "true")
+	hd.Add("Vary", "Origin")
+}
+
+func (h *Handler) preflight(w http.ResponseWriter, r *http.Request, allow string) bool {
+	o := r.Header.Get("Origin")
+	if o == "" || !h.origins[o] || r.Header.Get("Access-Control-Request-Method") == "" {
+		return false
+	}
+	hd := w.Header()
+	hd.Set("Access-Control-Allow-Methods", allow)
+	hd.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+	hd.Set("Access-Control-Max-Age", "600")
+	hd.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusNoContent)
+	return true
+}
+
+func authError(err error) *apiError {
+	switch {
+	case errors.Is(err, clearmlauth.ErrUpstream):
+		return newErr(http.StatusServiceUnavailable, "upstream_unavailable", "the ClearML API server did not answer; try again shortly")
+	case errors.Is(err, clearmlauth.ErrRoleNotAllowed):
+		return newErr(http.StatusForbidden, "role_not_allowed", "your ClearML role may not use the presign service")
+	case errors.Is(err, clearmlauth.ErrCompanyNotAllowed):
+		return newErr(http.StatusForbidden, "company_not_allowed", "your ClearML company may not use the presign service")
+	case errors.Is(err, clearmlauth.ErrUnauthenticated):
+		return newErr(http.StatusUnauthorized, "unauthenticated", "ClearML refused the credentials: "+reason(err))
+	}
+	return newErr(http.StatusInternalServerError, "internal", "internal error")
+}
+
+// reason is the safe, user-facing part of an auth error: clearmlauth keeps
+// credentials out of its reasons.
+func reason(err error) string {
+	var e *clearmlauth.Error
+	if errors.As(err, &e) && e.Reason != "" {
+		return e.Reason
+	}
+	return "invalid credentials"
+}
+
+func requestID(r *http.Request) string {
+	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= 64 && isToken(id) {
+		return id
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func isToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,44 @@
+package presign
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// logRecord is the one line logged per request: ids, bucket, key, expiry;
+// never tokens, secrets or signatures (the signed URL is not logged).
+type logRecord struct {
+	rid, method, path string
+	status            int
+	user, company     string
+	bucket, key       string
+	urls              int
+	expires           time.Time
+}
+
+func (h *Handler) logRequest(ctx context.Context, rec *logRecord) {
+	attrs := []slog.Attr{
+		slog.String("request_id", rec.rid),
+		slog.String("method", rec.method),
+		slog.String("path", rec.path),
+		slog.Int("status", rec.status),
+	}
+	if rec.user != "" {
+		attrs = append(attrs, slog.String("user", rec.user), slog.String("company", rec.company))
+	}
+	if rec.bucket != "" {
+		attrs = append(attrs, slog.String("bucket", rec.bucket), slog.String("key", rec.key))
+	}
+	if rec.urls > 0 {
+		attrs = append(attrs, slog.Int("urls", rec.urls))
+	}
+	if !rec.expires.IsZero() {
+		attrs = append(attrs, slog.Time("expires_at", rec.expires))
+	}
+	level := slog.LevelInfo
+	if rec.status >= 500 {
+		level = slog.LevelError
+	}
+	h.log.LogAttrs(ctx, level, "presign", attrs...)
+}
