@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Installs and locates the pinned tools the tests need (real servers, linters).
+#
+#   scripts/tools.sh path NAME        print the tool's path, installing it first if missing
+#   scripts/tools.sh where NAME       print the tool's path; exit 1 (no install) if missing
+#   scripts/tools.sh install NAME...  install the named tools ("all" for every one)
+#   scripts/tools.sh list             print NAME VERSION for every tool
+#
+# Go tools are built once into $(go env GOPATH)/storagegate-tools/NAME@VERSION/: outside the
+# repository, so a fresh clone on the same CI machine reuses them, and with the version in the
+# path, so a pin change builds anew. Azurite is installed with `npm ci` from tools/package.json
+# and tools/package-lock.json into tools/node_modules (about 20 s, so per-clone is fine).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TOOLS=(minio fake-gcs-server tflint benchstat azurite)
+
+# go_pin NAME prints the `go install` argument for a Go tool; fails for other names.
+go_pin() {
+	case $1 in
+	minio) echo github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c ;; # the proxy refuses RELEASE.* tags
+	fake-gcs-server) echo github.com/fsouza/fake-gcs-server@v1.56.1 ;;
+	tflint) echo github.com/terraform-linters/tflint@v0.64.0 ;;
+	benchstat) echo golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da ;; # x/perf has no tags
+	*) return 1 ;;
+	esac
+}
+
+die() {
+	echo "tools.sh: $*" >&2
+	exit 1
+}
+
+known() {
+	local t
+	for t in "${TOOLS[@]}"; do [[ $t == "$1" ]] && return 0; done
+	die "unknown tool '$1' (known: ${TOOLS[*]})"
+}
+
+need() {
+	command -v "$1" >/dev/null 2>&1 || die "$1 is not on PATH; $2"
+}
+
+cache_base() {
+	need go "install Go (see go.mod for the version)"
+	local gopath
+	gopath=$(go env GOPATH)
+	echo "${gopath%%:*}/storagegate-tools" # first GOPATH entry, as go install does
+}
+
+# tool_path NAME prints where the tool lives once installed.
+tool_path() {
+	local pin
+	if pin=$(go_pin "$1"); then
+		local mod=${pin%@*}
+		echo "$(cache_base)/$1@${pin#*@}/${mod##*/}"
+	else
+		echo "$ROOT/tools/node_modules/azurite/dist/src/azurite.js"
+	fi
+}
+
+# lock_stamp identifies the npm lock file, so that editing it reinstalls node_modules.
+lock_stamp() {
+	sha256sum "$ROOT/tools/package-lock.json" | cut -d' ' -f1
+}
+
+installed() {
+	local p
+	p=$(tool_path "$1")
+	if go_pin "$1" >/dev/null; then
+		[[ -x $p ]]
+	else
+		[[ -f $p && -f $ROOT/tools/node_modules/.storagegate-stamp &&
+			$(cat "$ROOT/tools/node_modules/.storagegate-stamp") == "$(lock_stamp)" ]]
+	fi
+}
+
+install_go_tool() {
+	local name=$1 pin dir base tmp log
+	pin=$(go_pin "$name")
+	dir=$(dirname "$(tool_path "$name")")
+	base=$(dirname "$dir")
+	mkdir -p "$base"
+	# Serialise installs of one tool: two builds of MinIO at once would need 3 GB and twice the time.
+	exec 9>"$base/.$name.lock"
+	flock 9 2>/dev/null || true
+	if installed "$name"; then
+		exec 9>&-
+		return 0
+	fi
+	echo "tools.sh: building $pin (once per version; minutes for the servers)" >&2
+	# Build into a scratch folder and rename, so an interrupted build never looks installed.
+	tmp=$(mktemp -d "$base/.$name.XXXXXX")
+	chmod 755 "$tmp" # mktemp makes it 0700; the cache is shared like GOPATH/bin
+	log="$tmp.log"
+	if ! (cd "$base" && GOBIN="$tmp" GOWORK=off go install "$pin") >"$log" 2>&1; then
+		tail -n 40 "$log" >&2
+		rm -rf "$tmp"
+		die "go install $pin failed (full log: $log)"
+	fi
+	rm -f "$log"
+	rm -rf "$dir"
+	mv "$tmp" "$dir"
+	exec 9>&-
+}
+
+install_azurite() {
+	need node "install Node.js 20 or newer (Debian: apt-get install nodejs npm)"
+	need npm "install npm (Debian: apt-get install npm)"
+	local major log
+	major=$(node -p 'process.versions.node.split(".")[0]')
+	# Some of Azurite 3.35.0's dependencies declare Node >= 20; older Node may still run it.
+	((major >= 20)) || echo "tools.sh: warning: Azurite's dependencies want Node.js 20 or newer, found $(node --version)" >&2
+	log=$(mktemp)
+	# npm ci installs exactly the lock; a failed run leaves no stamp, so the next call retries.
+	if ! (cd "$ROOT/tools" && npm ci --no-audit --no-fund --ignore-scripts) >"$log" 2>&1; then
+		tail -n 40 "$log" >&2
+		die "npm ci in tools/ failed (full log: $log)"
+	fi
+	rm -f "$log"
+	lock_stamp >"$ROOT/tools/node_modules/.storagegate-stamp"
+	[[ -f $(tool_path azurite) ]] || die "npm ci succeeded but $(tool_path azurite) is missing"
+}
+
+install_tool() {
+	known "$1"
+	installed "$1" && return 0
+	if go_pin "$1" >/dev/null; then
+		install_go_tool "$1"
+	else
+		install_azurite
+	fi
+}
+
+usage() {
+	sed -n '2,7s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+	exit 2
+}
+
+cmd=${1:-}
+shift || true
+case $cmd in
+path)
+	(($# == 1)) || usage
+	install_tool "$1"
+	tool_path "$1"
+	;;
+where)
+	(($# == 1)) || usage
+	known "$1"
+	tool_path "$1"
+	installed "$1"
+	;;
+install)
+	(($# >= 1)) || usage
+	[[ $* == all ]] && set -- "${TOOLS[@]}"
+	for t in "$@"; do install_tool "$t"; done
+	;;
+list)
+	for t in "${TOOLS[@]}"; do
+		if pin=$(go_pin "$t"); then echo "$t ${pin#*@}"; else echo "$t 3.35.0 (npm, tools/package-lock.json)"; fi
+	done
+	;;
+*) usage ;;
+esac
