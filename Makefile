@@ -52,8 +52,8 @@ vet:
 	$(GO) vet ./...
 
 fuzz: ## run each fuzz target for FUZZTIME (default 15s)
-	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./shared/storageurl
-	$(GO) test -run='^$$' -fuzz='^FuzzHandler$$' -fuzztime=$(FUZZTIME) ./shared/presign
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./shared/storageurl
+	$(GO) test -run='^$$' -fuzz='^FuzzHandler$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./shared/presign
 
 bench: tools ## benchmarks, baseline and candidate interleaved in one run, compared by benchstat
 	scripts/bench.sh
