@@ -207,7 +207,7 @@ func TestPresignSameOnEveryPlatform(t *testing.T) {
 	w := newWorld(t)
 	content := map[string]string{
 		"My Project/train model.3f2a9c0e8d7b4a1f/metrics/loss/train/loss_00042.png": "png bytes",
-		"My Project/train model.3f2a9c0e8d7b4a1f/artifacts/data/df.csv.gz":           "csv bytes",
+		"My Project/train model.3f2a9c0e8d7b4a1f/artifacts/data/df.csv.gz":          "csv bytes",
 	}
 	for k, v := range content {
 		w.minio.Put(t, sampleBucket, k, []byte(v))
