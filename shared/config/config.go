@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -189,11 +190,12 @@ var (
 )
 
 func (c *Config) applyDefaults() {
-	if c.ClearML.APIServer == "" {
-		c.ClearML.APIServer = "http://localhost:8008"
-	}
 	if c.ClearML.AuthMode == "" {
 		c.ClearML.AuthMode = AuthUser
+	}
+	// jwt mode needs no server: without one, Basic callers are refused (401).
+	if c.ClearML.APIServer == "" && c.ClearML.AuthMode != AuthJWT {
+		c.ClearML.APIServer = "http://localhost:8008"
 	}
 	if c.ClearML.CookieNames == nil {
 		c.ClearML.CookieNames = append([]string(nil), DefaultCookieNames...)
@@ -249,15 +251,18 @@ func (c *Config) Validate() error {
 		return fieldErr("clearml.token_secret", "is required when auth_mode is jwt")
 	}
 	if cm.AuthMode == AuthValidateToken {
-		if cm.AccessKey == "" || cm.SecretKey == "" {
+		if cm.AccessKey == "" {
 			return fieldErr("clearml.access_key", "access_key and secret_key (system or root credentials) are required when auth_mode is validate_token")
+		}
+		if cm.SecretKey == "" {
+			return fieldErr("clearml.secret_key", "access_key and secret_key (system or root credentials) are required when auth_mode is validate_token")
 		}
 		if len(cm.AllowedRoles) > 0 {
 			return fieldErr("clearml.allowed_roles", "cannot be used with auth_mode validate_token, which returns no role")
 		}
 	}
 	for i, n := range cm.CookieNames {
-		if n == "" || strings.ContainsAny(n, " ;=,\t\r\n") {
+		if !validCookieName(n) {
 			return fieldErr(fmt.Sprintf("clearml.cookie_names[%d]", i), "is not a valid cookie name: %q", n)
 		}
 	}
@@ -290,12 +295,8 @@ func (c *Config) Validate() error {
 		return fieldErr("presign.disposition", "must be inline or attachment (got %q)", p.Disposition)
 	}
 	for i, o := range p.CORSOrigins {
-		if o == "*" {
-			return fieldErr(fmt.Sprintf("presign.cors_origins[%d]", i), "\"*\" is not allowed: list exact origins")
-		}
-		u, err := url.Parse(o)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
-			return fieldErr(fmt.Sprintf("presign.cors_origins[%d]", i), "must be an origin such as https://app.example.com (got %q)", o)
+		if err := checkOrigin(o); err != nil {
+			return fieldErr(fmt.Sprintf("presign.cors_origins[%d]", i), "%v", err)
 		}
 	}
 	if err := validateMatchSets("presign.match_sets", p.MatchSets); err != nil {
@@ -337,6 +338,43 @@ func validateMatchSets(field string, sets []MatchSet) error {
 	return nil
 }
 
+// checkOrigin accepts an origin exactly as a browser sends it in the Origin
+// header (scheme://host[:port], lower-case, no default port): the handler
+// compares origins as strings, so any other spelling would never match.
+func checkOrigin(o string) error {
+	if o == "*" {
+		return fmt.Errorf("\"*\" is not allowed: list exact origins such as https://app.example.com")
+	}
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" ||
+		u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" ||
+		strings.Contains(o, "#") || strings.Contains(u.Host, "*") {
+		return fmt.Errorf("must be an origin such as https://app.example.com, without path, query or wildcard (got %q)", o)
+	}
+	if o != strings.ToLower(o) {
+		return fmt.Errorf("must be lower-case, as browsers send it (got %q)", o)
+	}
+	if (u.Scheme == "https" && u.Port() == "443") || (u.Scheme == "http" && u.Port() == "80") {
+		return fmt.Errorf("must not name the default port, which browsers leave out (got %q)", o)
+	}
+	return nil
+}
+
+// validCookieName reports whether n is an RFC 6265 cookie name (an HTTP
+// token).
+func validCookieName(n string) bool {
+	if n == "" {
+		return false
+	}
+	for i := 0; i < len(n); i++ {
+		c := n[i]
+		if c <= 0x20 || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
 func checkHTTPURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil {
@@ -356,8 +394,17 @@ func checkHTTPURL(s string) error {
 
 func (s Storage) validate() error {
 	a := s.AWS
-	if (a.Key == "") != (a.Secret == "") {
+	if a.Key == "" && a.Secret != "" {
 		return fieldErr("storage.aws.key", "key and secret must be given together")
+	}
+	if a.Key != "" && a.Secret == "" {
+		return fieldErr("storage.aws.secret", "key and secret must be given together")
+	}
+	if a.Token != "" && a.Key == "" {
+		return fieldErr("storage.aws.token", "a session token needs key and secret")
+	}
+	if err := checkRegion(a.Region); err != nil {
+		return fieldErr("storage.aws.region", "%v", err)
 	}
 	for i, b := range a.Buckets {
 		f := fmt.Sprintf("storage.aws.buckets[%d]", i)
@@ -368,7 +415,7 @@ func (s Storage) validate() error {
 			return fieldErr(f+".bucket", "%q is not a bucket name", b.Bucket)
 		}
 		if b.Host != "" {
-			if err := checkHostPort(b.Host); err != nil {
+			if err := checkHostPort(b.Host, true); err != nil {
 				return fieldErr(f+".host", "%v", err)
 			}
 		}
@@ -376,18 +423,31 @@ func (s Storage) validate() error {
 			if b.Host == "" {
 				return fieldErr(f+".public_host", "needs host: public_host replaces a configured host when signing")
 			}
-			if err := checkHostPort(b.PublicHost); err != nil {
+			if err := checkHostPort(b.PublicHost, false); err != nil {
 				return fieldErr(f+".public_host", "%v", err)
 			}
 		}
-		if (b.Key == "") != (b.Secret == "") {
+		if b.Key == "" && b.Secret != "" {
 			return fieldErr(f+".key", "key and secret must be given together")
+		}
+		if b.Key != "" && b.Secret == "" {
+			return fieldErr(f+".secret", "key and secret must be given together")
 		}
 		if b.Token != "" && b.Key == "" {
 			return fieldErr(f+".token", "a session token needs key and secret")
 		}
-		if b.Subdir != "" && (strings.HasPrefix(b.Subdir, "/") || strings.Contains(b.Subdir, "//")) {
-			return fieldErr(f+".subdir", "must be a relative folder such as team/models (got %q)", b.Subdir)
+		if err := checkRegion(b.Region); err != nil {
+			return fieldErr(f+".region", "%v", err)
+		}
+		if b.Subdir != "" {
+			if b.Bucket == "" {
+				// A subdir narrows a bucket; ignoring it would widen the
+				// entry to every bucket on the host.
+				return fieldErr(f+".subdir", "needs bucket: a subdir is a folder inside one bucket")
+			}
+			if err := checkSubdir(b.Subdir); err != nil {
+				return fieldErr(f+".subdir", "%v", err)
+			}
 		}
 	}
 	g := s.Google
@@ -404,7 +464,13 @@ func (s Storage) validate() error {
 		if !validBucketName(b.Bucket) {
 			return fieldErr(f+".bucket", "%q is not a bucket name", b.Bucket)
 		}
+		if b.Subdir != "" {
+			if err := checkSubdir(b.Subdir); err != nil {
+				return fieldErr(f+".subdir", "%v", err)
+			}
+		}
 	}
+	endpointAccounts := map[string]string{}
 	for i, c := range s.Azure.Containers {
 		f := fmt.Sprintf("storage.azure.containers[%d]", i)
 		if c.AccountName == "" {
@@ -413,26 +479,101 @@ func (s Storage) validate() error {
 		if !validAccountName(c.AccountName) {
 			return fieldErr(f+".account_name", "%q is not a storage account name (3-24 lower-case letters and digits)", c.AccountName)
 		}
+		if c.ContainerName != "" && !validContainerName(c.ContainerName) {
+			return fieldErr(f+".container_name", "%q is not a container name (3-63 lower-case letters, digits and single hyphens)", c.ContainerName)
+		}
 		if c.Endpoint != "" {
 			if err := checkHTTPURL(c.Endpoint); err != nil {
 				return fieldErr(f+".endpoint", "%v", err)
 			}
+			// azure://<endpoint host>/... names its account by the host
+			// alone, so one host cannot serve two accounts.
+			u, _ := url.Parse(c.Endpoint)
+			h := strings.ToLower(u.Host)
+			if prev, ok := endpointAccounts[h]; ok && prev != c.AccountName {
+				return fieldErr(f+".endpoint", "host %s already serves account %s: azure:// URLs could not tell the accounts apart", h, prev)
+			}
+			endpointAccounts[h] = c.AccountName
 		}
 	}
 	return nil
 }
 
-func checkHostPort(h string) error {
+// checkSubdir accepts a relative folder: no leading slash, no empty, "." or
+// ".." segment (storage URLs never carry those, so such an entry could never
+// match).
+func checkSubdir(d string) error {
+	for _, seg := range strings.Split(strings.TrimSuffix(d, "/"), "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return fmt.Errorf("must be a relative folder such as team/models (got %q)", d)
+		}
+	}
+	for i := 0; i < len(d); i++ {
+		if d[i] < 0x20 || d[i] == 0x7f || d[i] == '\\' {
+			return fmt.Errorf("must not contain control characters or backslashes")
+		}
+	}
+	return nil
+}
+
+// checkRegion accepts region names such as eu-west-1 (and the free-form ones
+// of S3-compatible stores): the region is written into AWS endpoint hosts.
+func checkRegion(r string) error {
+	for i := 0; i < len(r); i++ {
+		c := r[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return fmt.Errorf("%q is not a region name such as eu-west-1", r)
+		}
+	}
+	return nil
+}
+
+// validContainerName is Azure's rule for container names.
+func validContainerName(c string) bool {
+	if len(c) < 3 || len(c) > 63 || c[0] == '-' || c[len(c)-1] == '-' || strings.Contains(c, "--") {
+		return false
+	}
+	for i := 0; i < len(c); i++ {
+		if ch := c[i]; !(ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9' || ch == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// checkHostPort accepts host:port (and, unless needPort, a bare host) with
+// the characters storage URLs allow in a host.
+func checkHostPort(h string, needPort bool) error {
 	if strings.Contains(h, "://") || strings.ContainsAny(h, "/@\\?# ") {
 		return fmt.Errorf("must be host or host:port, without scheme or path (got %q)", h)
-	}
-	if strings.HasSuffix(h, ".") {
-		return fmt.Errorf("must not end in a dot (got %q)", h)
 	}
 	for i := 0; i < len(h); i++ {
 		if h[i] < 0x21 || h[i] > 0x7e {
 			return fmt.Errorf("must be ASCII without control characters")
 		}
+	}
+	host, port, hasPort := strings.Cut(h, ":")
+	if host == "" {
+		return fmt.Errorf("has no host name (got %q)", h)
+	}
+	if strings.HasSuffix(host, ".") {
+		return fmt.Errorf("must not end in a dot (got %q)", h)
+	}
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
+			return fmt.Errorf("must be a DNS name or IPv4 address with an optional port (got %q)", h)
+		}
+	}
+	if hasPort {
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 || port[0] < '1' || port[0] > '9' {
+			return fmt.Errorf("port %q is not a number from 1 to 65535", port)
+		}
+	} else if needPort {
+		// ClearML reads s3://a/b/c as host a only when a has a port, so a
+		// host without one could never match a storage URL.
+		return fmt.Errorf("must carry its port, such as %s:9000 or %s:443: storage URLs name a host only with its port (got %q)", h, h, h)
 	}
 	return nil
 }

@@ -2,11 +2,16 @@ package config
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"time"
 )
+
+// maxSeconds is the largest whole number of seconds a time.Duration holds.
+const maxSeconds = int64(math.MaxInt64 / time.Second)
 
 // Duration accepts a Go duration string ("15m") or whole seconds (900).
 type Duration struct {
@@ -28,12 +33,20 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	}
 	switch x := v.(type) {
 	case float64:
-		if x != float64(int64(x)) {
+		if x != math.Trunc(x) {
 			return fmt.Errorf("%v is not a whole number of seconds", x)
+		}
+		if x > float64(maxSeconds) || x < -float64(maxSeconds) {
+			return fmt.Errorf("%v seconds is out of range", x)
 		}
 		*d = Duration{d: time.Duration(x) * time.Second, set: true}
 	case string:
-		if n, err := strconv.ParseInt(x, 10, 64); err == nil {
+		if n, err := strconv.ParseInt(x, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+			// Multiplying by time.Second must not wrap around to a small
+			// duration that passes validation.
+			if err != nil || n > maxSeconds || n < -maxSeconds {
+				return fmt.Errorf("%q seconds is out of range", x)
+			}
 			*d = Duration{d: time.Duration(n) * time.Second, set: true}
 			return nil
 		}

@@ -1,10 +1,13 @@
 package config
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"os"
 	"reflect"
 	"sort"
@@ -66,13 +69,9 @@ func FromEnv(ctx context.Context, getenv func(string) string, fetch SecretFetche
 
 // Parse reads a JSON or YAML document, applies defaults and validates it.
 func Parse(data []byte) (*Config, []string, error) {
-	js, err := yaml.YAMLToJSON(data)
+	raw, err := parseDocument(data)
 	if err != nil {
-		return nil, nil, fmt.Errorf("config: not valid JSON or YAML: %v", err)
-	}
-	var raw any
-	if err := json.Unmarshal(js, &raw); err != nil {
-		return nil, nil, fmt.Errorf("config: not valid JSON or YAML: %v", err)
+		return nil, nil, err
 	}
 	var c Config
 	var warnings []string
@@ -86,6 +85,69 @@ func Parse(data []byte) (*Config, []string, error) {
 		return nil, warnings, err
 	}
 	return &c, warnings, nil
+}
+
+// parseDocument reads JSON or YAML into plain values (objects, lists,
+// strings, float64 numbers, booleans). A document that looks like JSON is read
+// as JSON first: YAML refuses tab-indented JSON. Parser errors never quote
+// the document, which holds secrets.
+func parseDocument(data []byte) (any, error) {
+	trimmed := bytes.TrimLeft(data, " \t\r\n\ufeff")
+	var jsonErr error
+	if len(trimmed) > 0 && trimmed[0] == '{' {
+		var raw any
+		if jsonErr = json.Unmarshal(trimmed, &raw); jsonErr == nil {
+			return raw, nil
+		}
+	}
+	js, err := yaml.YAMLToJSON(data)
+	if err != nil {
+		if jsonErr != nil {
+			return nil, fmt.Errorf("config: not valid JSON: %s", jsonErrorMessage(trimmed, jsonErr))
+		}
+		return nil, fmt.Errorf("config: not valid JSON or YAML: %s", yamlErrorMessage(err))
+	}
+	var raw any
+	if err := json.Unmarshal(js, &raw); err != nil {
+		return nil, fmt.Errorf("config: not valid JSON or YAML: %s", jsonErrorMessage(js, err))
+	}
+	return raw, nil
+}
+
+// jsonErrorMessage places a JSON syntax error by line and column; the
+// decoder's own text names at most one character of the input.
+func jsonErrorMessage(doc []byte, err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) && se.Offset >= 0 && se.Offset <= int64(len(doc)) {
+		before := doc[:se.Offset]
+		line := bytes.Count(before, []byte("\n")) + 1
+		col := len(before) - bytes.LastIndexByte(before, '\n')
+		return fmt.Sprintf("line %d, column %d: %v", line, col, se)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return "the document ends too early"
+	}
+	return "the document cannot be read"
+}
+
+// yamlErrorMessage keeps the YAML parser's line number and reason but drops
+// anything that quotes the document: "cannot decode !!str `<value>`" and
+// "unsupported map key ..., value: <value>" would print a secret.
+func yamlErrorMessage(err error) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "map key"):
+		return "a mapping key is not a plain string (null, list or object keys are not supported)"
+	case strings.ContainsAny(msg, "`{["), strings.Contains(msg, "cannot decode"), strings.Contains(msg, "cannot unmarshal"):
+		line := ""
+		if i := strings.Index(msg, "line "); i >= 0 {
+			if n, _, ok := strings.Cut(msg[i+5:], ":"); ok && strings.Trim(n, "0123456789") == "" {
+				line = "line " + n + ": "
+			}
+		}
+		return line + "a tagged value (!!int, !!bool, !!binary, ...) does not fit its tag"
+	}
+	return msg
 }
 
 var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
@@ -174,7 +236,8 @@ func decode(path string, raw any, v reflect.Value, warnings *[]string) error {
 			case "false":
 				v.SetBool(false)
 			default:
-				return fieldErr(path, "want true or false, got %q", b)
+				// Not quoted: a value in the wrong place may be a secret.
+				return fieldErr(path, "want true or false, got another string")
 			}
 		default:
 			return fieldErr(path, "want true or false, got %s", kindOf(raw))
@@ -182,8 +245,11 @@ func decode(path string, raw any, v reflect.Value, warnings *[]string) error {
 		return nil
 	case reflect.Int:
 		f, ok := raw.(float64)
-		if !ok || f != float64(int64(f)) {
+		if !ok {
 			return fieldErr(path, "want a whole number, got %s", kindOf(raw))
+		}
+		if f != math.Trunc(f) || f > math.MaxInt32 || f < math.MinInt32 {
+			return fieldErr(path, "want a whole number, got a number out of range or with a fraction")
 		}
 		v.SetInt(int64(f))
 		return nil

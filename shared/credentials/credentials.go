@@ -48,25 +48,17 @@ type Entry struct {
 	Store    store.Signer
 }
 
-// Entries lists every entry, defaults first.
+// Entries lists every entry, defaults first, then the bucket entries in
+// config order (S3, Google, Azure).
 func (r *Resolver) Entries() []Entry {
-	var out []Entry
+	out := make([]Entry, 0, len(r.listed)+2)
 	if r.s3Default != nil {
 		out = append(out, Entry{Name: r.s3Default.Entry, Provider: storageurl.S3, Store: r.s3Default.Store})
 	}
 	if r.gsDefault != nil {
 		out = append(out, Entry{Name: r.gsDefault.Entry, Provider: storageurl.GCS, Store: r.gsDefault.Store})
 	}
-	for _, g := range []struct {
-		p  storageurl.Provider
-		es []entry
-	}{{storageurl.S3, r.s3}, {storageurl.GCS, r.gs}, {storageurl.Azure, r.azure}} {
-		for _, e := range g.es {
-			out = append(out, Entry{Name: e.target.Entry, Provider: g.p, Bucket: e.bucket, Store: e.target.Store})
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
+	return append(out, r.listed...)
 }
 
 // Resolver maps URLs to targets.
@@ -75,6 +67,8 @@ type Resolver struct {
 	s3Default, gsDefault *Target
 	// AzureHosts feeds storageurl.Options: configured endpoint hosts.
 	azureHosts map[string]string
+	// listed is every bucket entry in config order, for Entries.
+	listed []Entry
 }
 
 // New builds every configured store; a bad entry fails here, naming its field.
@@ -100,6 +94,9 @@ func New(st config.Storage, b Builders) (*Resolver, error) {
 		if p.Key == "" && !p.UseChain {
 			// An entry without keys of its own names scope and endpoint, and
 			// signs with the default credentials.
+			if a.Key == "" && !a.UseCredentialsChain {
+				return nil, fieldErr(name, errors.New("has no key and secret of its own and storage.aws has no default credentials: give key and secret, or use_credentials_chain"))
+			}
 			p.Key, p.Secret, p.Token, p.UseChain = a.Key, a.Secret, a.Token, a.UseCredentialsChain
 		}
 		if p.Region == "" && e.Host == "" {
@@ -112,16 +109,21 @@ func New(st config.Storage, b Builders) (*Resolver, error) {
 		prefix := "s3://"
 		switch {
 		case e.Host != "" && e.Bucket != "":
-			prefix += strings.ToLower(e.Host) + "/" + strings.ToLower(e.Bucket)
+			prefix += lower(e.Host) + "/" + lower(e.Bucket)
 		case e.Host != "":
-			prefix += strings.ToLower(e.Host)
+			prefix += lower(e.Host)
 		default:
-			prefix += strings.ToLower(e.Bucket)
+			prefix += lower(e.Bucket)
 		}
-		if e.Subdir != "" && e.Bucket != "" {
-			prefix += "/" + strings.ToLower(strings.Trim(e.Subdir, "/"))
+		if sub := strings.Trim(e.Subdir, "/"); sub != "" {
+			if e.Bucket == "" {
+				// Dropping the subdir would widen the entry to the whole host.
+				return nil, &config.FieldError{Field: name + ".subdir", Message: "needs bucket: a subdir is a folder inside one bucket"}
+			}
+			prefix += "/" + lower(sub)
 		}
 		r.s3 = append(r.s3, entry{prefix: prefix, target: Target{Store: s, Entry: name}, bucket: e.Bucket})
+		r.listed = append(r.listed, Entry{Name: name, Provider: storageurl.S3, Bucket: e.Bucket, Store: s})
 	}
 
 	g := st.Google
@@ -140,11 +142,12 @@ func New(st config.Storage, b Builders) (*Resolver, error) {
 			if err != nil {
 				return nil, fieldErr(name, err)
 			}
-			prefix := "gs://" + strings.ToLower(e.Bucket)
-			if e.Subdir != "" {
-				prefix += "/" + strings.ToLower(strings.Trim(e.Subdir, "/"))
+			prefix := "gs://" + lower(e.Bucket)
+			if sub := strings.Trim(e.Subdir, "/"); sub != "" {
+				prefix += "/" + lower(sub)
 			}
 			r.gs = append(r.gs, entry{prefix: prefix, target: Target{Store: s, Entry: name}, bucket: e.Bucket})
+			r.listed = append(r.listed, Entry{Name: name, Provider: storageurl.GCS, Bucket: e.Bucket, Store: s})
 		}
 	} else if len(g.Buckets) > 0 || g.CredentialsJSON != "" {
 		return nil, fieldErr("storage.google", errors.New("Google Cloud Storage is not supported by this build"))
@@ -162,9 +165,16 @@ func New(st config.Storage, b Builders) (*Resolver, error) {
 		// Azure entries match by account and container, in config order;
 		// the prefix only carries them.
 		r.azure = append(r.azure, entry{prefix: c.AccountName + "/" + c.ContainerName, target: Target{Store: s, Entry: name}, bucket: c.ContainerName})
+		r.listed = append(r.listed, Entry{Name: name, Provider: storageurl.Azure, Bucket: c.ContainerName, Store: s})
 		if c.Endpoint != "" {
-			u, _ := url.Parse(c.Endpoint) // validated by config
-			if h := strings.ToLower(u.Host); !strings.HasSuffix(h, storageurl.AzureBlobSuffix) {
+			u, err := url.Parse(c.Endpoint)
+			if err != nil || u.Host == "" {
+				return nil, &config.FieldError{Field: name + ".endpoint", Message: "is not a URL"}
+			}
+			if h := lower(u.Host); !strings.HasSuffix(h, storageurl.AzureBlobSuffix) {
+				if prev, ok := r.azureHosts[h]; ok && prev != c.AccountName {
+					return nil, &config.FieldError{Field: name + ".endpoint", Message: "host " + h + " already serves account " + prev}
+				}
 				r.azureHosts[h] = c.AccountName
 			}
 		}
@@ -178,9 +188,13 @@ func New(st config.Storage, b Builders) (*Resolver, error) {
 }
 
 // URLOptions are the parser options this config implies (configured Azure
-// endpoint hosts).
+// endpoint hosts). The map is a copy.
 func (r *Resolver) URLOptions() storageurl.Options {
-	return storageurl.Options{AzureHosts: r.azureHosts}
+	hosts := make(map[string]string, len(r.azureHosts))
+	for h, a := range r.azureHosts {
+		hosts[h] = a
+	}
+	return storageurl.Options{AzureHosts: hosts}
 }
 
 // Resolve finds u's target. withDefaults lets default credentials serve URLs
@@ -195,7 +209,7 @@ func (r *Resolver) Resolve(u storageurl.URL, withDefaults bool) (Target, error) 
 		} else {
 			full = "s3://" + u.Bucket + "/" + u.Key
 		}
-		if t, ok := longest(r.s3, strings.ToLower(full)); ok {
+		if t, ok := longest(r.s3, lower(full)); ok {
 			return t, nil
 		}
 		// Default credentials cover AWS (no host) only.
@@ -203,7 +217,7 @@ func (r *Resolver) Resolve(u storageurl.URL, withDefaults bool) (Target, error) 
 			return *r.s3Default, nil
 		}
 	case storageurl.GCS:
-		if t, ok := longest(r.gs, strings.ToLower("gs://"+u.Bucket+"/"+u.Key)); ok {
+		if t, ok := longest(r.gs, lower("gs://"+u.Bucket+"/"+u.Key)); ok {
 			return t, nil
 		}
 		if withDefaults && r.gsDefault != nil {
@@ -229,6 +243,19 @@ func longest(es []entry, s string) (Target, bool) {
 		}
 	}
 	return Target{}, false
+}
+
+// lower lower-cases ASCII letters only, as ClearML lower-cases the URL and
+// the entry's prefix; Unicode case mapping could turn other characters (the
+// Kelvin sign) into ASCII ones, or change a string's length.
+func lower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + ('a' - 'A')
+		}
+	}
+	return string(b)
 }
 
 func fieldErr(field string, err error) error {

@@ -4,6 +4,7 @@
 package matchset
 
 import (
+	"fmt"
 	"regexp"
 
 	"github.com/storagegate/storagegate/shared/config"
@@ -22,12 +23,17 @@ type rule struct {
 // Compile compiles the regexes once (RE2, unanchored unless written with ^/$).
 func Compile(sets []config.MatchSet) (Sets, error) {
 	var out Sets
-	for _, s := range sets {
+	for i, s := range sets {
+		// A set without rules would match every URL (every rule of an empty
+		// set matches): config validation refuses it, and so does Compile.
+		if len(s.Rules) == 0 {
+			return Sets{}, fmt.Errorf("match_sets[%d].rules: a match set needs at least one rule", i)
+		}
 		var rs []rule
-		for _, r := range s.Rules {
+		for j, r := range s.Rules {
 			re, err := regexp.Compile(r.Regex)
 			if err != nil {
-				return Sets{}, err
+				return Sets{}, fmt.Errorf("match_sets[%d].rules[%d].regex: %w", i, j, err)
 			}
 			rs = append(rs, rule{field: r.Field, objType: r.ObjType, re: re})
 		}

@@ -288,7 +288,7 @@ func (h *Handler) sign(ctx context.Context, id *clearmlauth.Identity, raw string
 			return nil, authError(err)
 		}
 	}
-	if !h.rules.Empty() && !h.rules.Match(raw, p.field, p.objType) {
+	if !h.rules.Empty() && !h.rules.Match(u.String(), p.field, p.objType) {
 		return nil, newErr(http.StatusForbidden, "no_matching_rule", "no presign match_sets rule matches this url")
 	}
 	target, err := h.resolver.Resolve(u, !h.rules.Empty())

@@ -214,20 +214,20 @@ func checkHostPort(a string) error {
 	if host == "" {
 		return errorf("the url's host is empty")
 	}
-	n, err := strconv.Atoi(port)
-	// Digits only, no sign and no leading zero: the port is compared as
-	// written with the configured host:port.
-	if err != nil || n < 1 || n > 65535 || port[0] < '1' || port[0] > '9' {
-		return errorf("the url's port %q is not a number from 1 to 65535", port)
-	}
-	if strings.HasSuffix(host, ".") {
-		return errorf("the url's host ends in a dot")
-	}
 	for i := 0; i < len(host); i++ {
 		c := host[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
 			return errorf("the url's host contains %q", c)
 		}
+	}
+	if strings.HasSuffix(host, ".") {
+		return errorf("the url's host ends in a dot")
+	}
+	n, err := strconv.Atoi(port)
+	// Digits only, no sign and no leading zero: the port is compared as
+	// written with the configured host:port.
+	if err != nil || n < 1 || n > 65535 || port[0] < '1' || port[0] > '9' {
+		return errorf("the url's port %q is not a number from 1 to 65535", port)
 	}
 	return nil
 }

@@ -98,6 +98,10 @@ func New(p Params) (*Store, error) {
 		if p.PublicHost != "" {
 			s.host = strings.ToLower(p.PublicHost)
 		}
+		// ClearML URLs always carry a port (s3://host:443/...), but clients
+		// send the Host header without the scheme's default port, and the
+		// signature covers that header.
+		s.host = strings.TrimSuffix(s.host, map[string]string{"https": ":443", "http": ":80"}[s.scheme])
 	} else {
 		s.scheme = "https"
 		s.suffix = "amazonaws.com"
