@@ -36,7 +36,7 @@ $(BIN)/lambda/%/bootstrap: FORCE
 		-ldflags '$(LDFLAGS)' -o $@ ./functions/aws/$${fn%-*}
 
 tools: ## install the pinned test servers and linters (cached, reused when present)
-	scripts/tools.sh install minio azurite
+	scripts/tools.sh install minio azurite fake-gcs-server
 
 test: tools lint ## every test, the ones against real servers included, then the fuzzers briefly
 	$(GO) test -race -count=1 -timeout 20m ./...

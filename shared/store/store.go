@@ -49,3 +49,75 @@ type Signer interface {
 // ErrCredentials wraps a failure to obtain signing credentials (a credential
 // chain or metadata service that does not answer).
 var ErrCredentials = errors.New("storage credentials unavailable")
+
+// ObjectInfo is one listed or inspected object.
+type ObjectInfo struct {
+	Key      string
+	Size     int64
+	Modified time.Time
+}
+
+// Deleter deletes and lists the objects of one configured entry. Drivers
+// only talk to their provider and map its errors to an ErrorCode; what is
+// retried, what counts as done ("already gone" is success) and what is
+// reported is decided once, in shared/cleanup.
+type Deleter interface {
+	// BatchLimit is the most keys one DeleteObjects call takes (S3 1,000,
+	// Azure Blob Batch 256, GCS: the parallelism used).
+	BatchLimit() int
+	// DeleteObjects deletes up to BatchLimit keys of bucket and returns one
+	// error per key, in order (nil: deleted or already absent).
+	DeleteObjects(ctx context.Context, bucket string, keys []string) []error
+	// List calls fn with each page of the objects whose keys start with
+	// prefix, in the provider's order, one page in memory at a time; an
+	// error from fn stops the listing and is returned.
+	List(ctx context.Context, bucket, prefix string, fn func(page []ObjectInfo) error) error
+	// Stat returns one object's info, or an *Error with Code NotFound.
+	Stat(ctx context.Context, bucket, key string) (ObjectInfo, error)
+}
+
+// ErrorCode classifies a driver's failure, as go-cloud's gcerrors do.
+type ErrorCode int
+
+// The codes the core acts on.
+const (
+	// Unknown failures are treated as transient: retried, then redelivered.
+	Unknown ErrorCode = iota
+	// NotFound: the object (or, for a listing, nothing) is there.
+	NotFound
+	// PermissionDenied: the credentials may not do this; permanent.
+	PermissionDenied
+	// InvalidArgument: the request can never succeed (no such bucket, a bad
+	// name); permanent.
+	InvalidArgument
+	// Transient: throttling, 5xx, timeouts, connection failures.
+	Transient
+)
+
+func (c ErrorCode) String() string {
+	return [...]string{"unknown", "not_found", "permission_denied", "invalid_argument", "transient"}[c]
+}
+
+// Error is a driver failure with its code.
+type Error struct {
+	Code ErrorCode
+	Err  error
+}
+
+func (e *Error) Error() string { return e.Code.String() + ": " + e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Code returns err's ErrorCode (Unknown when err carries none).
+func Code(err error) ErrorCode {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return Unknown
+}
+
+// Permanent reports whether retrying err can never help.
+func Permanent(err error) bool {
+	c := Code(err)
+	return c == PermissionDenied || c == InvalidArgument
+}
