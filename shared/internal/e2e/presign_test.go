@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -57,8 +58,7 @@ func newWorld(t *testing.T) *world {
 	return w
 }
 
-// sample loads an events/ payload and points it at this world: the storage
-// URLs move to MinIO's host and the credentials become a valid token.
+// sample loads an events/aws/presign payload and points it at this world.
 func (w *world) sample(t *testing.T, name string) events.LambdaFunctionURLRequest {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(w.root, "events", "aws", "presign", name))
@@ -69,6 +69,13 @@ func (w *world) sample(t *testing.T, name string) events.LambdaFunctionURLReques
 	if err := json.Unmarshal(b, &ev); err != nil {
 		t.Fatal(err)
 	}
+	return w.adapt(ev)
+}
+
+// adapt points a sample at this world: the storage URLs move to MinIO's
+// host and the credentials become a valid token. The shape stays the
+// sample's.
+func (w *world) adapt(ev events.LambdaFunctionURLRequest) events.LambdaFunctionURLRequest {
 	moved := "s3://" + w.minio.HostPort + "/" + sampleBucket
 	ev.RawQueryString = strings.ReplaceAll(ev.RawQueryString, url.QueryEscape("s3://"+sampleBucket), url.QueryEscape(moved))
 	if ev.Body != "" {
@@ -81,14 +88,22 @@ func (w *world) sample(t *testing.T, name string) events.LambdaFunctionURLReques
 		ev.Body = base64.StdEncoding.EncodeToString([]byte(body))
 		ev.IsBase64Encoded = true
 	}
+	cookies := make([]string, len(ev.Cookies))
 	for i, c := range ev.Cookies {
+		cookies[i] = c
 		if name, _, _ := strings.Cut(c, "="); name == "clearml_token_basic" {
-			ev.Cookies[i] = name + "=" + w.token
+			cookies[i] = name + "=" + w.token
 		}
 	}
-	if _, ok := ev.Headers["authorization"]; ok {
-		ev.Headers["authorization"] = "Bearer " + w.token
+	ev.Cookies = cookies
+	headers := map[string]string{}
+	for k, v := range ev.Headers {
+		headers[k] = v
 	}
+	if _, ok := headers["authorization"]; ok {
+		headers["authorization"] = "Bearer " + w.token
+	}
+	ev.Headers = headers
 	return ev
 }
 
@@ -163,17 +178,37 @@ var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request
 func startLocal(t *testing.T, bin string, env []string) string {
 	t.Helper()
 	port := testserver.FreePort(t)
-	cmd := exec.Command(bin, "serve", "--addr", fmt.Sprintf("127.0.0.1:%d", port))
+	return startServer(t, "storagegate", exec.Command(bin, "serve", "--addr", fmt.Sprintf("127.0.0.1:%d", port)), port, env)
+}
+
+// startGCF runs the Cloud Functions binary as the platform starts it: the
+// Functions Framework serving FUNCTION_TARGET on PORT.
+func startGCF(t *testing.T, env []string) string {
+	t.Helper()
+	port := testserver.FreePort(t)
+	env = append(env, "FUNCTION_TARGET=Presign", fmt.Sprintf("PORT=%d", port), "LOCAL_ONLY=true")
+	return startServer(t, "gcf", exec.Command(build(t, "./functions/gcp/cmd")), port, env)
+}
+
+// startAzure runs the custom handler as the Functions host does, on
+// FUNCTIONS_CUSTOMHANDLER_PORT.
+func startAzure(t *testing.T, env []string) string {
+	t.Helper()
+	port := testserver.FreePort(t)
+	env = append(env, fmt.Sprintf("FUNCTIONS_CUSTOMHANDLER_PORT=%d", port))
+	return startServer(t, "azure handler", exec.Command(build(t, "./functions/azure")), port, env)
+}
+
+func startServer(t *testing.T, name string, cmd *exec.Cmd, port int, env []string) string {
+	t.Helper()
 	cmd.Env = append(os.Environ(), env...)
-	var logs strings.Builder
-	cmd.Stderr = &logs
-	p, err := testserver.StartProcess("storagegate", cmd)
+	p, err := testserver.StartProcess(name, cmd)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Stop(5 * time.Second) })
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if resp, err := http.Get(base + "/healthz"); err == nil {
 			resp.Body.Close()
@@ -183,26 +218,54 @@ func startLocal(t *testing.T, bin string, env []string) string {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("storagegate serve did not answer /healthz: %s", logs.String())
+	t.Fatalf("%s did not answer /healthz: %s", name, p.Output())
 	return ""
 }
 
-func buildLocal(t *testing.T) string {
+func buildLocal(t *testing.T) string { return build(t, "./functions/local") }
+
+// build compiles a main package of the module once per test binary run.
+func build(t *testing.T, pkg string) string {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), "storagegate")
-	cmd := exec.Command("go", "build", "-o", out, "./functions/local")
-	root, _ := testserver.ModuleRoot()
-	cmd.Dir = root
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if out, ok := built[pkg]; ok {
+		return out
 	}
+	out := filepath.Join(binDir, strings.ReplaceAll(strings.Trim(pkg, "./"), "/", "-"))
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Dir, _ = testserver.ModuleRoot()
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+	}
+	built[pkg] = out
 	return out
 }
 
-// TestPresignSameOnEveryPlatform feeds every events/aws/presign sample to the
-// Lambda bootstrap and, as the equivalent HTTP request, to the local server:
-// status, Location and headers must be identical (stable URLs make the signed
-// URL itself comparable), and the redirect must fetch the object from MinIO.
+var (
+	buildMu sync.Mutex
+	built   = map[string]string{}
+	binDir  string
+)
+
+func TestMain(m *testing.M) {
+	var err error
+	if binDir, err = os.MkdirTemp("", "storagegate-e2e-"); err != nil {
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(binDir)
+	os.Exit(code)
+}
+
+// TestPresignSameOnEveryPlatform feeds every presign sample in events/ (the
+// Lambda function URL payloads, the Cloud Functions and Azure HTTP requests)
+// to every platform's built binary: the Lambda bootstrap under the Runtime
+// API emulator, the local server, the Cloud Functions binary started by the
+// Functions Framework, and the Azure custom handler both as a forwarded
+// request and as a Data.req invocation. Status, Location, headers and body
+// must be identical (stable URLs make the signed URL itself comparable), and
+// the redirect must fetch the object from MinIO.
 func TestPresignSameOnEveryPlatform(t *testing.T) {
 	w := newWorld(t)
 	content := map[string]string{
@@ -215,60 +278,95 @@ func TestPresignSameOnEveryPlatform(t *testing.T) {
 	env := []string{"STORAGEGATE_CONFIG=" + w.config}
 	emu := lambdaemu.Start(t, lambdaemu.Build(t, "github.com/storagegate/storagegate/functions/aws/presign"), env)
 	local := startLocal(t, buildLocal(t), env)
-
-	samples, _ := filepath.Glob(filepath.Join(w.root, "events", "aws", "presign", "*.json"))
-	if len(samples) < 4 {
-		t.Fatalf("only %d samples in events/aws/presign", len(samples))
+	gcf := startGCF(t, env)
+	az := startAzure(t, env)
+	platforms := []struct {
+		name string
+		do   func(*testing.T, events.LambdaFunctionURLRequest) answer
+	}{
+		{"lambda", func(t *testing.T, ev events.LambdaFunctionURLRequest) answer { return fromLambda(t, emu, ev) }},
+		{"local", func(t *testing.T, ev events.LambdaFunctionURLRequest) answer { return fromHTTP(t, local, ev) }},
+		{"cloud functions", func(t *testing.T, ev events.LambdaFunctionURLRequest) answer { return fromHTTP(t, gcf, ev) }},
+		{"azure forwarded", func(t *testing.T, ev events.LambdaFunctionURLRequest) answer { return fromHTTP(t, az, ev) }},
+		{"azure invocation", func(t *testing.T, ev events.LambdaFunctionURLRequest) answer { return fromAzureInvocation(t, az, ev) }},
 	}
-	for _, path := range samples {
-		name := filepath.Base(path)
+
+	samples := w.allSamples(t)
+	if len(samples) < 7 {
+		t.Fatalf("only %d presign samples in events/", len(samples))
+	}
+	for name, ev := range samples {
 		t.Run(name, func(t *testing.T) {
-			ev := w.sample(t, name)
-			var la, ha answer
-			// Both answers must come from one signing window to be equal;
-			// retry once if a window boundary fell between them.
+			var got []answer
+			// Every answer must come from one signing window to be equal;
+			// retry once if a window boundary fell in between.
 			for range 2 {
-				la, ha = fromLambda(t, emu, ev), fromHTTP(t, local, ev)
-				if la.Location == ha.Location && la.Body == ha.Body {
+				got = got[:0]
+				for _, p := range platforms {
+					got = append(got, p.do(t, ev))
+				}
+				if sameAnswers(got) {
 					break
 				}
 			}
-			if la.Status != ha.Status || la.Location != ha.Location || la.Body != ha.Body {
-				t.Fatalf("lambda and local differ:\nlambda %+v\nlocal  %+v", la, ha)
-			}
-			for _, h := range compared {
-				if la.Headers[h] != ha.Headers[h] {
-					t.Errorf("header %s: lambda %q, local %q", h, la.Headers[h], ha.Headers[h])
+			first := got[0]
+			for i, a := range got[1:] {
+				if a.Status != first.Status || a.Location != first.Location || a.Body != first.Body {
+					t.Fatalf("%s and %s differ:\n%+v\n%+v", platforms[0].name, platforms[i+1].name, first, a)
+				}
+				for _, h := range compared {
+					if a.Headers[h] != first.Headers[h] {
+						t.Errorf("header %s: %s %q, %s %q", h, platforms[0].name, first.Headers[h], platforms[i+1].name, a.Headers[h])
+					}
 				}
 			}
 			switch {
-			case la.Status == http.StatusFound:
+			case first.Status == http.StatusFound:
 				method := ev.RequestContext.HTTP.Method
-				status, body := get(t, method, la.Location)
+				status, body := get(t, method, first.Location)
 				if status != 200 || (method == "GET" && !strings.HasSuffix(body, " bytes")) {
 					t.Fatalf("%s on the redirect: %d %q", method, status, body)
 				}
-			case la.Status == http.StatusOK && strings.Contains(la.Body, "signed_url"):
-				for _, su := range signedURLs(t, la.Body) {
+			case first.Status == http.StatusOK && strings.Contains(first.Body, "signed_url"):
+				for _, su := range signedURLs(t, first.Body) {
 					if status, body := get(t, "GET", su); status != 200 || !strings.HasSuffix(body, " bytes") {
 						t.Fatalf("GET on a JSON signed URL: %d %q", status, body)
 					}
 				}
 			default:
-				t.Fatalf("unexpected answer %+v", la)
+				t.Fatalf("unexpected answer %+v", first)
 			}
 		})
 	}
 
-	// Without the cookie the Lambda answers 401 exactly as the server does.
-	ev := w.sample(t, "function-url-get-cookie.json")
+	// Without credentials every platform answers 401 alike.
+	ev := samples["aws/presign/function-url-get-cookie.json"]
 	ev.Cookies = nil
-	if la, ha := fromLambda(t, emu, ev), fromHTTP(t, local, ev); la.Status != 401 || ha.Status != 401 || la.Body != ha.Body {
-		t.Fatalf("anonymous: lambda %+v, local %+v", la, ha)
+	var bodies []string
+	for _, p := range platforms {
+		a := p.do(t, ev)
+		if a.Status != 401 {
+			t.Fatalf("%s anonymous: %+v", p.name, a)
+		}
+		bodies = append(bodies, a.Body)
+	}
+	for _, b := range bodies[1:] {
+		if b != bodies[0] {
+			t.Fatalf("401 bodies differ: %q vs %q", bodies[0], b)
+		}
 	}
 	if strings.Contains(emu.Logs(), w.token) {
 		t.Fatal("the Lambda logged the caller's token")
 	}
+}
+
+func sameAnswers(as []answer) bool {
+	for _, a := range as[1:] {
+		if a.Location != as[0].Location || a.Body != as[0].Body {
+			return false
+		}
+	}
+	return true
 }
 
 func signedURLs(t *testing.T, body string) []string {

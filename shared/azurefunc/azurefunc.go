@@ -1,0 +1,149 @@
+// Package azurefunc speaks the Azure Functions custom-handler protocol. The
+// Functions host either forwards an HTTP trigger's request unchanged
+// (enableForwardingHttpRequest, what storagegate's host.json sets) or posts
+// an invocation, {"Data": {"req": {...}}, "Metadata": {...}} to
+// /<FunctionName>, and expects {"Outputs": {"res": {...}}, "Logs": [],
+// "ReturnValue": null}. Both forms reach the same http.Handler.
+package azurefunc
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+)
+
+// Invocation is what the host posts to /<FunctionName>.
+type Invocation struct {
+	Data     map[string]json.RawMessage `json:"Data"`
+	Metadata map[string]json.RawMessage `json:"Metadata"`
+}
+
+// HTTPRequest is an HTTP trigger's request inside Data (binding "req").
+type HTTPRequest struct {
+	URL     string              `json:"Url"`
+	Method  string              `json:"Method"`
+	Query   map[string]string   `json:"Query"`
+	Headers map[string][]string `json:"Headers"`
+	Params  map[string]string   `json:"Params"`
+	Body    json.RawMessage     `json:"Body"`
+}
+
+// HTTPResponse is an HTTP output binding's value ("res").
+type HTTPResponse struct {
+	StatusCode int               `json:"statusCode"`
+	Headers    map[string]string `json:"headers"`
+	Body       string            `json:"body"`
+}
+
+// InvocationResult is the answer to an invocation.
+type InvocationResult struct {
+	Outputs     map[string]any `json:"Outputs"`
+	Logs        []string       `json:"Logs"`
+	ReturnValue any            `json:"ReturnValue"`
+}
+
+// ListenAddr is where the host expects the handler: 127.0.0.1 and
+// FUNCTIONS_CUSTOMHANDLER_PORT.
+func ListenAddr(getenv func(string) string) string {
+	port := getenv("FUNCTIONS_CUSTOMHANDLER_PORT")
+	if port == "" {
+		port = "8080"
+	}
+	return "127.0.0.1:" + port
+}
+
+// HTTPTrigger answers an invocation of an HTTP-triggered function by
+// rebuilding the original request from Data.req and serving it with h.
+func HTTPTrigger(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var inv Invocation
+		if err := json.NewDecoder(io.LimitReader(r.Body, 8<<20)).Decode(&inv); err != nil {
+			http.Error(w, "azurefunc: invocation is not JSON", http.StatusBadRequest)
+			return
+		}
+		var hr HTTPRequest
+		if err := json.Unmarshal(inv.Data["req"], &hr); err != nil || hr.Method == "" {
+			http.Error(w, "azurefunc: invocation has no Data.req", http.StatusBadRequest)
+			return
+		}
+		req, err := hr.Request(r.Context())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		rec := &recorder{header: http.Header{}}
+		h.ServeHTTP(rec, req)
+		res := HTTPResponse{StatusCode: rec.status, Headers: map[string]string{}, Body: rec.body.String()}
+		if res.StatusCode == 0 {
+			res.StatusCode = http.StatusOK
+		}
+		for k, v := range rec.header {
+			res.Headers[k] = strings.Join(v, ", ")
+		}
+		if !utf8.Valid(rec.body.Bytes()) {
+			res.Body = base64.StdEncoding.EncodeToString(rec.body.Bytes())
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(InvocationResult{Outputs: map[string]any{"res": res}, Logs: []string{}})
+	})
+}
+
+// Request rebuilds the original HTTP request. The query string is taken
+// raw from Url, as the client sent it, never re-encoded from Query.
+func (hr HTTPRequest) Request(ctx context.Context) (*http.Request, error) {
+	u, err := url.Parse(hr.URL)
+	if err != nil || u.Path == "" && u.Host == "" {
+		return nil, fmt.Errorf("azurefunc: Data.req.Url %q is not a URL", hr.URL)
+	}
+	var body []byte
+	if len(hr.Body) > 0 && string(hr.Body) != "null" {
+		var s string
+		if json.Unmarshal(hr.Body, &s) == nil {
+			body = []byte(s)
+		} else {
+			body = hr.Body // a JSON body the host already parsed
+		}
+	}
+	target := u.EscapedPath()
+	if target == "" {
+		target = "/"
+	}
+	if u.RawQuery != "" {
+		target += "?" + u.RawQuery
+	}
+	req, err := http.NewRequestWithContext(ctx, hr.Method, "http://"+u.Host+target, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("azurefunc: %w", err)
+	}
+	for k, vs := range hr.Headers {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	req.RequestURI = target
+	return req, nil
+}
+
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+func (r *recorder) WriteHeader(s int) {
+	if r.status == 0 {
+		r.status = s
+	}
+}
+func (r *recorder) Write(b []byte) (int, error) {
+	r.WriteHeader(http.StatusOK)
+	return r.body.Write(b)
+}
