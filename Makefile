@@ -11,7 +11,7 @@ FUZZTIME ?= 15s
 LAMBDAS  := presign
 ARCHES   := amd64 arm64
 
-.PHONY: help run build lambda test unit lint fmt vet tools fuzz bench clean
+.PHONY: help run build lambda gcp-source azure-package test lint fmt vet tools fuzz bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,7 +23,7 @@ run: $(BIN)/storagegate ## serve locally: the embedded demo, or $$STORAGEGATE_CO
 		exec $(BIN)/storagegate serve --demo; \
 	fi
 
-build: $(BIN)/storagegate lambda ## build the local binary and every Lambda bootstrap
+build: $(BIN)/storagegate lambda gcp-source azure-package ## build the local binary and every deployable artifact
 
 $(BIN)/storagegate: FORCE
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./functions/local
@@ -34,6 +34,17 @@ lambda: $(foreach f,$(LAMBDAS),$(foreach a,$(ARCHES),$(BIN)/lambda/$(f)-$(a)/boo
 $(BIN)/lambda/%/bootstrap: FORCE
 	fn=$*; CGO_ENABLED=0 GOOS=linux GOARCH=$${fn##*-} $(GO) build -tags lambda.norpc -trimpath \
 		-ldflags '$(LDFLAGS)' -o $@ ./functions/aws/$${fn%-*}
+
+gcp-source: ## write the Cloud Functions (gen2) source folder to bin/gcp/source
+	scripts/gcp-source.sh $(BIN)/gcp/source
+
+# Azure Functions custom handler: the app folder the host runs (handler,
+# host.json, one folder per function), linux/amd64 as on a Linux plan.
+azure-package: ## write the Azure Functions app folder to bin/azure/app
+	rm -rf $(BIN)/azure/app && mkdir -p $(BIN)/azure/app
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/azure/app/handler ./functions/azure
+	cd functions/azure && cp host.json ../../$(BIN)/azure/app/ && for f in */function.json; do \
+		mkdir -p ../../$(BIN)/azure/app/$$(dirname $$f) && cp $$f ../../$(BIN)/azure/app/$$f; done
 
 tools: ## install the pinned test servers and linters (cached, reused when present)
 	scripts/tools.sh install minio azurite fake-gcs-server

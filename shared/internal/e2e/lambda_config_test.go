@@ -52,11 +52,15 @@ func TestLambdaConfigFromSecretsManager(t *testing.T) {
 func TestLambdaBadConfigFailsAtStart(t *testing.T) {
 	bin := lambdaemu.Build(t, "github.com/storagegate/storagegate/functions/aws/presign")
 	for name, c := range map[string]struct{ env, field string }{
-		"bad expires": {`STORAGEGATE_CONFIG={"presign": {"expires": "soon"}, "storage": {"aws": {"key": "AKIA", "secret": "hunter2-secret"}}}`, "presign.expires"},
-		"bad auth":    {`STORAGEGATE_CONFIG={"clearml": {"auth_mode": "magic"}}`, "clearml.auth_mode"},
-		"no source":   {"STORAGEGATE_NOTHING=1", "STORAGEGATE_CONFIG"},
-		"bad host":    {`STORAGEGATE_CONFIG={"storage": {"aws": {"buckets": [{"bucket": "b", "host": "http://minio:9000", "key": "k", "secret": "hunter2-secret"}]}}}`, "storage.aws.buckets[0].host"},
-		"two sources": {"STORAGEGATE_CONFIG_FILE=/nonexistent", "STORAGEGATE_CONFIG"},
+		"bad expires":            {`STORAGEGATE_CONFIG={"presign": {"expires": "soon"}, "storage": {"aws": {"key": "AKIA", "secret": "hunter2-secret"}}}`, "presign.expires"},
+		"bad auth":               {`STORAGEGATE_CONFIG={"clearml": {"auth_mode": "magic"}}`, "clearml.auth_mode"},
+		"no source":              {"STORAGEGATE_NOTHING=1", "STORAGEGATE_CONFIG"},
+		"bad host":               {`STORAGEGATE_CONFIG={"storage": {"aws": {"buckets": [{"bucket": "b", "host": "http://minio:9000", "key": "k", "secret": "hunter2-secret"}]}}}`, "storage.aws.buckets[0].host"},
+		"two sources":            {"STORAGEGATE_CONFIG_FILE=/nonexistent", "STORAGEGATE_CONFIG"},
+		"malformed key JSON":     {`STORAGEGATE_CONFIG={"storage": {"google": {"buckets": [{"bucket": "b", "credentials_json": "{\"type\": \"service_account\", \"private_key\": \"hunter2-secret"}]}}}`, "storage.google.buckets[0]"},
+		"not a service account":  {`STORAGEGATE_CONFIG={"storage": {"google": {"credentials_json": "{\"type\": \"authorized_user\", \"refresh_token\": \"hunter2-secret\"}"}}}`, "storage.google"},
+		"account key not base64": {`STORAGEGATE_CONFIG={"storage": {"azure": {"containers": [{"account_name": "acct", "account_key": "hunter2-secret!!", "container_name": "c"}]}}}`, "storage.azure.containers[0]"},
+		"missing account":        {`STORAGEGATE_CONFIG={"storage": {"azure": {"containers": [{"account_key": "aHVudGVyMi1zZWNyZXQ=", "container_name": "c"}]}}}`, "storage.azure.containers[0].account_name"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			env := []string{c.env}
