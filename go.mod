@@ -1,6 +1,6 @@
 module github.com/storagegate/storagegate
 
-go 1.26.8
+go 1.26.0
 
 require (
 	cloud.google.com/go/compute/metadata v0.10.0
