@@ -2,8 +2,10 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -48,23 +50,45 @@ func Probe(ctx context.Context, cfg *config.Config) []Check {
 	return out
 }
 
-// pingClearML calls debug.ping, which every ClearML API server answers
-// without credentials.
+// pingClearML calls users.get_current_user: with the service credentials
+// when configured (they must be accepted), otherwise without any (ClearML
+// must answer its 401 "missing credentials" envelope, which proves that the
+// API server, not something else, is listening).
 func pingClearML(ctx context.Context, c config.ClearML) error {
+	if c.APIServer == "" {
+		return errors.New("no api_server configured")
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout.D())
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(c.APIServer, "/")+"/debug.ping", strings.NewReader("{}"))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(c.APIServer, "/")+"/users.get_current_user", strings.NewReader("{}"))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	want := http.StatusUnauthorized
+	if c.AccessKey != "" {
+		req.SetBasicAuth(c.AccessKey, c.SecretKey)
+		want = http.StatusOK
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("unreachable: %v", err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("answered HTTP %d", resp.StatusCode)
+	defer resp.Body.Close()
+	var env struct {
+		Meta *struct {
+			ResultCode int    `json:"result_code"`
+			ResultMsg  string `json:"result_msg"`
+		} `json:"meta"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&env); err != nil || env.Meta == nil {
+		return fmt.Errorf("answered HTTP %d without ClearML's envelope: is api_server the API server (port 8008)?", resp.StatusCode)
+	}
+	if resp.StatusCode != want {
+		if c.AccessKey != "" {
+			return fmt.Errorf("refused the service credentials (clearml.access_key): %d %s", env.Meta.ResultCode, env.Meta.ResultMsg)
+		}
+		return fmt.Errorf("answered %d %s", env.Meta.ResultCode, env.Meta.ResultMsg)
 	}
 	return nil
 }
