@@ -66,7 +66,9 @@ type Deleter interface {
 	// Azure Blob Batch 256, GCS: the parallelism used).
 	BatchLimit() int
 	// DeleteObjects deletes up to BatchLimit keys of bucket and returns one
-	// error per key, in order (nil: deleted or already absent).
+	// error per key, in order: nil when deleted; an *Error with Code
+	// NotFound when the key was already absent (done too), where the
+	// provider can tell (S3's DeleteObjects cannot, and answers nil).
 	DeleteObjects(ctx context.Context, bucket string, keys []string) []error
 	// List calls fn with each page of the objects whose keys start with
 	// prefix, in the provider's order, one page in memory at a time; an

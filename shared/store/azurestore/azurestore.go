@@ -12,6 +12,10 @@
 // A SAS is not bound to an HTTP method: a read SAS answers GET (Get Blob) and
 // HEAD (Get Blob Properties) alike, so a URL signed for GET also answers HEAD,
 // unlike SigV4 and GCS V4. Both methods get the same URL.
+//
+// For cleanup, a Store is also a store.Deleter (delete.go): Blob Batch
+// deletes, 256 blobs a call, with the same key or identity; the identity
+// then needs Storage Blob Data Contributor.
 package azurestore
 
 import (
@@ -56,6 +60,10 @@ type Store struct {
 	udk *delegationKeys
 
 	svc *service.Client // for Probe and the delegation key
+
+	// deleter is the client for cleanup (delete.go), built on first use.
+	deleter  func() (*service.Client, error)
+	pageSize int32 // List's page size; 0 is listPageSize (tests make it smaller)
 }
 
 // Option adjusts a Store.
@@ -76,7 +84,8 @@ func WithTokenCredential(c azcore.TokenCredential) Option {
 }
 
 // WithTransport sends the Store's calls to the Blob service (delegation keys,
-// Probe) through t, e.g. an *http.Client. Signing itself reaches nothing.
+// Probe, cleanup) through t, e.g. an *http.Client. Signing itself reaches
+// nothing.
 func WithTransport(t policy.Transporter) Option {
 	return func(o *options) { o.transport = t }
 }
@@ -132,6 +141,9 @@ func New(c config.AzureContainer, opts ...Option) (*Store, error) {
 		if s.svc, err = service.NewClientWithSharedKeyCredential(base, s.key, copts); err != nil {
 			return nil, fmt.Errorf("endpoint: %w", err)
 		}
+		s.deleter = sync.OnceValues(func() (*service.Client, error) {
+			return service.NewClientWithSharedKeyCredential(base, s.key, deleterOptions(o.transport))
+		})
 		return s, nil
 	}
 
@@ -156,6 +168,9 @@ func New(c config.AzureContainer, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("endpoint: %w", err)
 	}
 	s.udk = newDelegationKeys(s.svc, o.now)
+	s.deleter = sync.OnceValues(func() (*service.Client, error) {
+		return service.NewClient(base, cred, deleterOptions(o.transport))
+	})
 	return s, nil
 }
 

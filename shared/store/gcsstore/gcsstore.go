@@ -9,6 +9,11 @@
 // algorithm is Google's documented one
 // (https://cloud.google.com/storage/docs/authentication/signatures), and the
 // tests pin it with Google's own conformance vectors.
+//
+// For cleanup, a Store is also a store.Deleter (delete.go), through the JSON
+// API with the same key file or ADC; the account then needs
+// storage.objects.list and storage.objects.delete (roles/storage.objectUser
+// or a custom role).
 package gcsstore
 
 import (
@@ -63,23 +68,28 @@ func WithIAMEndpoint(u string) Option {
 	return func(o *options) { o.iamEndpoint = strings.TrimSuffix(u, "/") }
 }
 
-// WithTokenSource sets the access tokens for IAM signBlob, instead of
-// Application Default Credentials.
+// WithTokenSource sets the access tokens for IAM signBlob and the JSON API,
+// instead of Application Default Credentials. An entry with a key file uses
+// its key instead.
 func WithTokenSource(ts oauth2.TokenSource) Option { return func(o *options) { o.tokens = ts } }
 
 // WithServiceAccount names the service account that signs through IAM
 // signBlob, instead of the one in the credentials or on the metadata server.
 func WithServiceAccount(email string) Option { return func(o *options) { o.email = email } }
 
-// WithHTTPClient sets the client for IAM signBlob and Probe.
+// WithHTTPClient sets the client for IAM signBlob, Probe and the JSON API
+// (deletes, listings).
 func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.client = c } }
 
-// Store signs for one google entry (the defaults, or one bucket).
+// Store signs for one google entry (the defaults, or one bucket), and
+// deletes and lists its objects (delete.go).
 type Store struct {
 	signer   signer
 	base     string // scheme://host[:port] of signed URLs
 	hostname string // the canonical host header: Google's libraries sign the host without its port
 	client   *http.Client
+
+	api apiAccess // the JSON API, for cleanup
 }
 
 // Builder adapts New to credentials.Builders.GCS.
@@ -93,7 +103,7 @@ func Builder(g config.Google, b *config.GSBucket) (store.Signer, error) {
 // key file the store signs with Application Default Credentials through IAM
 // signBlob, found on first use. New reaches nothing.
 func New(g config.Google, b *config.GSBucket, opts ...Option) (*Store, error) {
-	o := options{iamEndpoint: DefaultIAMEndpoint, client: &http.Client{Timeout: 30 * time.Second}}
+	o := options{iamEndpoint: DefaultIAMEndpoint, client: defaultClient()}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -125,6 +135,15 @@ func New(g config.Google, b *config.GSBucket, opts ...Option) (*Store, error) {
 		s.signer = k
 	} else {
 		s.signer = &adcSigner{o: o}
+	}
+	s.api = apiAccess{
+		base:      s.base + "/storage/v1/",
+		client:    o.client,
+		anonymous: u.Scheme == "http",
+		keyJSON:   keyJSON,
+		pageSize:  listPageSize,
+		deletes:   make(chan struct{}, maxDeletes),
+		tokens:    o.tokens,
 	}
 	return s, nil
 }
