@@ -7,7 +7,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"os"
@@ -18,23 +17,13 @@ import (
 )
 
 func main() {
-	log := app.NewLogger(os.Stderr)
-	cfg, err := app.LoadConfig(context.Background(), log, nil)
-	if err != nil {
-		log.Error("start-up failed", "error", err.Error())
-		os.Exit(2)
-	}
-	presign, err := app.NewPresign(cfg, app.Options{Logger: log})
-	if err != nil {
-		log.Error("start-up failed", "error", err.Error())
-		os.Exit(2)
-	}
+	presign := app.PresignOrExit(nil)
 	mux := http.NewServeMux()
 	mux.Handle("POST /Presign", azurefunc.HTTPTrigger(presign))
 	mux.Handle("/", presign)
 	srv := &http.Server{Addr: azurefunc.ListenAddr(os.Getenv), Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Error("serve", "error", err.Error())
+		app.NewLogger(os.Stderr).Error("serve", "error", err.Error())
 		os.Exit(1)
 	}
 }

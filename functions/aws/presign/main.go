@@ -3,9 +3,6 @@
 package main
 
 import (
-	"context"
-	"os"
-
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/storagegate/storagegate/shared/app"
@@ -14,17 +11,5 @@ import (
 )
 
 func main() {
-	ctx := context.Background()
-	log := app.NewLogger(os.Stderr)
-	cfg, err := app.LoadConfig(ctx, log, awssecret.Fetch)
-	if err != nil {
-		log.Error("start-up failed", "error", err.Error())
-		os.Exit(2)
-	}
-	h, err := app.NewPresign(cfg, app.Options{Logger: log})
-	if err != nil {
-		log.Error("start-up failed", "error", err.Error())
-		os.Exit(2)
-	}
-	lambda.Start(lambdahttp.Handler(h))
+	lambda.Start(lambdahttp.Handler(app.PresignOrExit(awssecret.Fetch)))
 }
