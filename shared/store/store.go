@@ -7,6 +7,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -122,4 +123,23 @@ func Code(err error) ErrorCode {
 func Permanent(err error) bool {
 	c := Code(err)
 	return c == PermissionDenied || c == InvalidArgument
+}
+
+// Escape writes s to b with every byte but the unreserved set
+// (A-Z a-z 0-9 - . _ ~), and '/' when keepSlash, as %XX: SigV4's and GCS V4's
+// URI encoding, and what Azure decodes once. A key's literal '%' (%25), '+'
+// (%2B), space (%20) or UTF-8 byte reaches the store as exactly the name
+// ClearML wrote.
+func Escape(b *strings.Builder, s string, keepSlash bool) {
+	const upperhex = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' || c == '/' && keepSlash {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(upperhex[c>>4])
+		b.WriteByte(upperhex[c&15])
+	}
 }

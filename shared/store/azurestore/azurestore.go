@@ -261,9 +261,9 @@ func (s *Store) Sign(ctx context.Context, req store.SignRequest) (store.Signed, 
 	var b strings.Builder
 	b.Grow(len(s.base) + len(req.Bucket) + 3*len(req.Key) + len(q) + 8)
 	b.WriteString(s.base)
-	escapePath(&b, req.Bucket)
+	store.Escape(&b, req.Bucket, true)
 	b.WriteByte('/')
-	escapePath(&b, req.Key)
+	store.Escape(&b, req.Key, true)
 	b.WriteByte('?')
 	// url.Values writes a space as '+' (a literal '+' is already %2B);
 	// %20 means a space to every server, '+' only to form decoders.
@@ -283,24 +283,6 @@ func earlier(a, b time.Time) time.Time {
 		return b
 	}
 	return a
-}
-
-const upperhex = "0123456789ABCDEF"
-
-// escapePath writes p with every byte but the unreserved set and '/' as
-// %XX: the service decodes the path once, so a key's literal '%' (%25), '+'
-// (%2B), space or UTF-8 byte reaches it as exactly the name ClearML wrote.
-func escapePath(b *strings.Builder, p string) {
-	for i := 0; i < len(p); i++ {
-		c := p[i]
-		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' || c == '/' {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(upperhex[c>>4])
-		b.WriteByte(upperhex[c&15])
-	}
 }
 
 func writeSpacesAsPercent20(b *strings.Builder, q string) {

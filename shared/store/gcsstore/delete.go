@@ -205,16 +205,16 @@ func objectPath(bucket, key string) string {
 	var b strings.Builder
 	b.Grow(len("b//o/") + 3*len(bucket) + 3*len(key))
 	b.WriteString("b/")
-	escape(&b, bucket, false)
+	store.Escape(&b, bucket, false)
 	b.WriteString("/o/")
-	escape(&b, key, false)
+	store.Escape(&b, key, false)
 	return b.String()
 }
 
 func bucketObjectsPath(bucket string) string {
 	var b strings.Builder
 	b.WriteString("b/")
-	escape(&b, bucket, false)
+	store.Escape(&b, bucket, false)
 	b.WriteString("/o")
 	return b.String()
 }

@@ -175,9 +175,9 @@ func (s *Store) Sign(ctx context.Context, req store.SignRequest) (store.Signed, 
 	var b strings.Builder
 	b.Grow(len(req.Bucket) + 3*len(req.Key) + 2)
 	b.WriteByte('/')
-	escape(&b, req.Bucket, true)
+	store.Escape(&b, req.Bucket, true)
 	b.WriteByte('/')
-	escape(&b, req.Key, true)
+	store.Escape(&b, req.Key, true)
 	path := b.String()
 
 	// The canonical query string, sorted by name: the X-Goog-* parameters
@@ -187,13 +187,13 @@ func (s *Store) Sign(ctx context.Context, req store.SignRequest) (store.Signed, 
 	date := at.Format(v4Date)
 	scope := date[:8] + scopeSuffix
 	b.WriteString("X-Goog-Algorithm=" + algorithm + "&X-Goog-Credential=")
-	escape(&b, email, false)
+	store.Escape(&b, email, false)
 	b.WriteString("%2F")
-	escape(&b, scope, false)
+	store.Escape(&b, scope, false)
 	b.WriteString("&X-Goog-Date=" + date + "&X-Goog-Expires=" + strconv.FormatInt(secs, 10) + "&X-Goog-SignedHeaders=" + signedHeaders)
 	if req.Disposition != "" {
 		b.WriteString("&response-content-disposition=")
-		escape(&b, req.Disposition, false)
+		store.Escape(&b, req.Disposition, false)
 	}
 	query := b.String()
 
@@ -208,24 +208,6 @@ func (s *Store) Sign(ctx context.Context, req store.SignRequest) (store.Signed, 
 		URL:       s.base + path + "?" + query + "&X-Goog-Signature=" + hex.EncodeToString(sig),
 		ExpiresAt: at.Add(time.Duration(secs) * time.Second),
 	}, nil
-}
-
-const upperhex = "0123456789ABCDEF"
-
-// escape writes s with V4's percent-encoding: every byte but the unreserved
-// set (and '/', in a path) as %XX, spaces as %20. A key's literal '%' becomes
-// %25, so GCS sees exactly the object name ClearML wrote.
-func escape(b *strings.Builder, s string, path bool) {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' || c == '/' && path {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(upperhex[c>>4])
-		b.WriteByte(upperhex[c&15])
-	}
 }
 
 // probeObject is the object Probe asks for; it need not exist.
