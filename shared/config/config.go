@@ -5,6 +5,7 @@ package config
 
 import (
 	"fmt"
+	"github.com/storagegate/storagegate/shared/storageurl"
 	"log/slog"
 	"net/url"
 	"strconv"
@@ -411,7 +412,7 @@ func (s Storage) validate() error {
 		if b.Bucket == "" && b.Host == "" {
 			return fieldErr(f+".bucket", "an entry needs a bucket, a host, or both")
 		}
-		if b.Bucket != "" && !validBucketName(b.Bucket) {
+		if b.Bucket != "" && !storageurl.ValidBucket(b.Bucket) {
 			return fieldErr(f+".bucket", "%q is not a bucket name", b.Bucket)
 		}
 		if b.Host != "" {
@@ -461,7 +462,7 @@ func (s Storage) validate() error {
 		if b.Bucket == "" {
 			return fieldErr(f+".bucket", "is required")
 		}
-		if !validBucketName(b.Bucket) {
+		if !storageurl.ValidBucket(b.Bucket) {
 			return fieldErr(f+".bucket", "%q is not a bucket name", b.Bucket)
 		}
 		if b.Subdir != "" {
@@ -476,7 +477,7 @@ func (s Storage) validate() error {
 		if c.AccountName == "" {
 			return fieldErr(f+".account_name", "is required")
 		}
-		if !validAccountName(c.AccountName) {
+		if !storageurl.ValidAccount(c.AccountName) {
 			return fieldErr(f+".account_name", "%q is not a storage account name (3-24 lower-case letters and digits)", c.AccountName)
 		}
 		if c.ContainerName != "" && !validContainerName(c.ContainerName) {
@@ -576,32 +577,6 @@ func checkHostPort(h string, needPort bool) error {
 		return fmt.Errorf("must carry its port, such as %s:9000 or %s:443: storage URLs name a host only with its port (got %q)", h, h, h)
 	}
 	return nil
-}
-
-func validBucketName(b string) bool {
-	if len(b) == 0 || len(b) > 255 || b == "." || b == ".." {
-		return false
-	}
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
-func validAccountName(a string) bool {
-	if len(a) < 3 || len(a) > 24 {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		c := a[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
 }
 
 // LogValue keeps secrets out of any log line that prints the config.

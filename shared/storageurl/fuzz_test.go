@@ -84,7 +84,7 @@ func checkURL(t *testing.T, raw string, u URL) {
 			t.Fatalf("Parse(%q): Azure URL without host or account: %+v", raw, u)
 		}
 		if _, configured := fuzzOpts.AzureHosts[u.Host]; !configured {
-			if u.Host != u.Account+AzureBlobSuffix || !validAccount(u.Account) {
+			if u.Host != u.Account+AzureBlobSuffix || !ValidAccount(u.Account) {
 				t.Fatalf("Parse(%q): Azure host %q is neither configured nor <account>%s", raw, u.Host, AzureBlobSuffix)
 			}
 		}

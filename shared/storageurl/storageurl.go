@@ -163,7 +163,7 @@ func (o Options) Parse(raw string) (URL, error) {
 		host := asciiLower(authority)
 		if acct, ok := o.AzureHosts[host]; ok && acct != "" {
 			u.Account = acct
-		} else if acct, ok := strings.CutSuffix(host, AzureBlobSuffix); ok && validAccount(acct) {
+		} else if acct, ok := strings.CutSuffix(host, AzureBlobSuffix); ok && ValidAccount(acct) {
 			u.Account = acct
 		} else {
 			return URL{}, errorf("azure host %q is not <account>%s nor a configured endpoint", host, AzureBlobSuffix)
@@ -174,7 +174,7 @@ func (o Options) Parse(raw string) (URL, error) {
 			return URL{}, errorf("the azure url names no container")
 		}
 	}
-	if !validBucket(u.Bucket) {
+	if !ValidBucket(u.Bucket) {
 		return URL{}, errorf("%q is not a valid bucket or container name", asciiOnly(u.Bucket))
 	}
 	if len(path) > MaxKeyBytes {
@@ -232,9 +232,9 @@ func checkHostPort(a string) error {
 	return nil
 }
 
-// validBucket accepts S3, GCS and Azure names (their character sets; length
+// ValidBucket accepts S3, GCS and Azure names (their character sets; length
 // and case rules are the stores' own to enforce).
-func validBucket(b string) bool {
+func ValidBucket(b string) bool {
 	if b == "" || len(b) > 255 || b == "." || b == ".." {
 		return false
 	}
@@ -247,9 +247,9 @@ func validBucket(b string) bool {
 	return true
 }
 
-// validAccount reports whether a is an Azure storage account name: 3 to 24
+// ValidAccount reports whether a is an Azure storage account name: 3 to 24
 // lower-case letters and digits.
-func validAccount(a string) bool {
+func ValidAccount(a string) bool {
 	if len(a) < 3 || len(a) > 24 {
 		return false
 	}
