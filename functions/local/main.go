@@ -1,5 +1,6 @@
 // Command storagegate is the local runtime and the operator's tool: it serves
-// the presign contract, signs a URL from the config, and checks the config.
+// the presign contract (and, with --enable-cleanup, POST /cleanup), signs a
+// URL from the config, deletes artifacts, and checks the config.
 // Exit status: 0 success, 1 some item failed, 2 usage or config error.
 package main
 
@@ -27,9 +28,13 @@ import (
 const usage = `usage: storagegate <command> [flags]
 
 commands:
-  serve [--addr HOST:PORT] [--demo]        serve the presign contract (default 127.0.0.1:8080, or :$PORT)
+  serve [--addr HOST:PORT] [--demo] [--enable-cleanup]
+                                           serve the presign contract (default 127.0.0.1:8080, or :$PORT);
+                                           --enable-cleanup adds POST /cleanup (needs cleanup.token)
   presign [--expires S] [--download] [--method GET|HEAD] URL
                                            print a signed URL (config credentials, no ClearML check)
+  delete [--dry-run] URL...                delete objects; an argument ending in / is a prefix (a folder)
+  cleanup --event FILE                     run one deletion message from FILE (- reads stdin)
   check-config [--probe]                   validate the config; --probe reaches each bucket and ClearML
   version                                  print the version
 
@@ -54,6 +59,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return presignCmd(ctx, args[1:], stdout, stderr, log)
 	case "check-config":
 		return checkConfig(ctx, args[1:], stdout, stderr, log)
+	case "delete":
+		return deleteCmd(ctx, args[1:], stdout, stderr, log)
+	case "cleanup":
+		return cleanupCmd(ctx, args[1:], stdout, stderr, log)
 	case "version", "--version":
 		fmt.Fprintln(stdout, app.Version)
 		return 0
@@ -84,6 +93,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, log *sl
 	fs := newFlags("serve", stderr)
 	addr := fs.String("addr", "", "listen address (default 127.0.0.1:8080, or :$PORT when PORT is set)")
 	demoMode := fs.Bool("demo", false, "serve an embedded demo store and identity (no cloud account needed)")
+	enableCleanup := fs.Bool("enable-cleanup", false, "also serve POST /cleanup, behind cleanup.token")
 	if fs.Parse(args) != nil || fs.NArg() > 0 {
 		return 2
 	}
@@ -118,6 +128,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, log *sl
 	var handler http.Handler = h
 	if d != nil {
 		handler = d.Routes(h)
+	}
+	if *enableCleanup {
+		ch, err := app.NewCleanupHTTP(cfg, app.Options{Logger: log})
+		if err != nil {
+			fmt.Fprintf(stderr, "storagegate: %v\n", err)
+			return 2
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/cleanup", ch)
+		mux.Handle("/", handler)
+		handler = mux
 	}
 
 	ln, err := net.Listen("tcp", *addr)

@@ -89,7 +89,7 @@ func New(st config.Storage, b Builders) (*Resolver, error) {
 		name := fmt.Sprintf("storage.aws.buckets[%d]", i)
 		p := s3store.Params{
 			Host: e.Host, PublicHost: e.PublicHost, Secure: e.IsSecure(), Region: e.Region,
-			Key: e.Key, Secret: e.Secret, Token: e.Token, UseChain: e.UseCredentialsChain,
+			Key: e.Key, Secret: e.Secret, Token: e.Token, UseChain: e.UseCredentialsChain, SkipVerify: !e.IsVerify(),
 		}
 		if p.Key == "" && !p.UseChain {
 			// An entry without keys of its own names scope and endpoint, and

@@ -53,6 +53,12 @@ type Params struct {
 	UseChain bool
 	// Chain overrides the default chain (tests).
 	Chain aws.CredentialsProvider
+	// SkipVerify turns TLS certificate checks off for Host (the entry's
+	// `verify: false`, for self-signed MinIO); signing is unaffected.
+	SkipVerify bool
+	// HTTPClient, when set, carries the API calls (tests count requests
+	// with it); nil builds a transport that honours SkipVerify.
+	HTTPClient *http.Client
 }
 
 // Store signs for one entry.
@@ -64,6 +70,10 @@ type Store struct {
 	host   string // signing host for path-style; "" for AWS
 	region string
 	suffix string // AWS: the endpoint's DNS suffix
+	// client is the API client for deletes, listings and probes, built on
+	// first use: a presign-only process never pays for it, and every later
+	// call shares its connection pool.
+	client func() *s3.Client
 }
 
 // New prepares a Store; it reaches nothing.
@@ -75,6 +85,7 @@ func New(p Params) (*Store, error) {
 	if s.region == "" {
 		s.region = DefaultRegion
 	}
+	s.client = sync.OnceValue(s.newClient)
 	switch {
 	case p.UseChain && p.Chain != nil:
 		s.creds = p.Chain
@@ -158,14 +169,14 @@ func (s *Store) Sign(ctx context.Context, req store.SignRequest) (store.Signed, 
 		} else {
 			host = "s3." + s.region + "." + s.suffix
 			b.WriteByte('/')
-			escapePath(&b, req.Bucket)
+			store.Escape(&b, req.Bucket, true)
 		}
 	} else {
 		b.WriteByte('/')
-		escapePath(&b, req.Bucket)
+		store.Escape(&b, req.Bucket, true)
 	}
 	b.WriteByte('/')
-	escapePath(&b, req.Key)
+	store.Escape(&b, req.Key, true)
 	rawPath := b.String()
 
 	q := make(url.Values, 2)
@@ -206,24 +217,6 @@ func virtualHostable(bucket string) bool {
 	return bucket[0] != '-' && bucket[len(bucket)-1] != '-'
 }
 
-const upperhex = "0123456789ABCDEF"
-
-// escapePath writes p with SigV4's URI encoding: every byte but the
-// unreserved set and '/' as %XX. A key's literal '%' becomes %25, so the
-// store sees exactly the key ClearML wrote.
-func escapePath(b *strings.Builder, p string) {
-	for i := 0; i < len(p); i++ {
-		c := p[i]
-		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' || c == '/' {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(upperhex[c>>4])
-		b.WriteByte(upperhex[c&15])
-	}
-}
-
 // defaultChain loads the SDK's default chain once per process: loading it
 // reads config files (and, on these machines, a whole CA bundle), which must
 // not happen per request.
@@ -236,7 +229,8 @@ var defaultChain = sync.OnceValues(func() (aws.CredentialsProvider, error) {
 })
 
 // Probe checks that the credentials work and, given a bucket, that they reach
-// it (HeadBucket on the entry's own endpoint, not its public host).
+// it (HeadBucket on the entry's own endpoint, not its public host, with the
+// entry's TLS settings).
 func (s *Store) Probe(ctx context.Context, bucket string) error {
 	if _, err := s.creds.Retrieve(ctx); err != nil {
 		return fmt.Errorf("credentials: %w", err)
@@ -244,13 +238,7 @@ func (s *Store) Probe(ctx context.Context, bucket string) error {
 	if bucket == "" {
 		return nil
 	}
-	c := s3.New(s3.Options{
-		Region:       s.region,
-		Credentials:  s.creds,
-		BaseEndpoint: aws.String(s.Endpoint()),
-		UsePathStyle: s.p.Host != "" || !virtualHostable(bucket),
-	})
-	if _, err := c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)}); err != nil {
+	if _, err := s.client().HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		return fmt.Errorf("bucket %s: %w", bucket, err)
 	}
 	return nil

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/storagegate/storagegate/shared/app"
+	"github.com/storagegate/storagegate/shared/cleanup"
+)
+
+// stdin is where `cleanup --event -` reads (tests replace it).
+var stdin io.Reader = os.Stdin
+
+// deleteCmd turns its arguments into a deletion message and runs it through
+// the same core path as the queues.
+func deleteCmd(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) int {
+	fs := newFlags("delete", stderr)
+	dryRun := fs.Bool("dry-run", false, "list and count, delete nothing")
+	if fs.Parse(args) != nil {
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "storagegate delete: give one or more storage URLs (a prefix ends in /)")
+		return 2
+	}
+	m := cleanup.Message{Version: cleanup.Version, DryRun: *dryRun}
+	for _, a := range fs.Args() {
+		if strings.HasSuffix(a, "/") {
+			m.Prefixes = append(m.Prefixes, a)
+		} else {
+			m.URLs = append(m.URLs, a)
+		}
+	}
+	d, ok := newDeleter(ctx, stderr, log)
+	if !ok {
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	s := d.Run(ctx, m)
+	return report(&s, "delete", stdout, stderr)
+}
+
+// cleanupCmd runs one bare deletion message exactly as a queue would.
+func cleanupCmd(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) int {
+	fs := newFlags("cleanup", stderr)
+	event := fs.String("event", "", "a file holding one deletion message (- reads stdin)")
+	if fs.Parse(args) != nil || fs.NArg() > 0 {
+		return 2
+	}
+	if *event == "" {
+		fmt.Fprintln(stderr, "storagegate cleanup: give --event FILE (- reads stdin)")
+		return 2
+	}
+	var body []byte
+	var err error
+	if *event == "-" {
+		body, err = io.ReadAll(io.LimitReader(stdin, cleanup.MaxHTTPBody+1))
+	} else {
+		body, err = os.ReadFile(*event)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "storagegate cleanup: reading the event: %v\n", err)
+		return 2
+	}
+	d, ok := newDeleter(ctx, stderr, log)
+	if !ok {
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	s := d.Process(ctx, body)
+	return report(&s, "cleanup", stdout, stderr)
+}
+
+func newDeleter(ctx context.Context, stderr io.Writer, log *slog.Logger) (*cleanup.Deleter, bool) {
+	cfg, ok := loadConfig(ctx, stderr, log)
+	if !ok {
+		return nil, false
+	}
+	d, err := app.NewCleanup(cfg, app.Options{Logger: log})
+	if err != nil {
+		fmt.Fprintf(stderr, "storagegate: %v\n", err)
+		return nil, false
+	}
+	return d, true
+}
+
+// report prints the summary line and maps the outcome to the exit status:
+// 0 done, 1 some item failed, 2 the input itself was unusable (nothing was
+// attempted).
+func report(s *cleanup.Summary, cmd string, stdout, stderr io.Writer) int {
+	if s.Invalid() {
+		fmt.Fprintf(stderr, "storagegate %s: %s\n", cmd, s.Error)
+		return 2
+	}
+	fmt.Fprintln(stdout, s.String())
+	if !s.OK() {
+		for _, f := range s.Failures {
+			fmt.Fprintf(stderr, "storagegate %s: %s: %s\n", cmd, f.URL, f.Reason)
+		}
+		if s.FailuresOmitted > 0 {
+			fmt.Fprintf(stderr, "storagegate %s: %d more failures (see the log lines above)\n", cmd, s.FailuresOmitted)
+		}
+		return 1
+	}
+	return 0
+}
