@@ -69,8 +69,12 @@ func TestEcho(t *testing.T) {
 		if r.DeadlineInMs <= 3000 || r.DeadlineInMs > 5000 {
 			t.Fatalf("function saw %d ms left, want about 5000", r.DeadlineInMs)
 		}
-		if !strings.Contains(e.Logs(), "request "+r.RequestID) {
-			t.Fatalf("logs lack the handler's line:\n%s", e.Logs())
+		// The function's stderr is read as it comes: give the line a moment.
+		for deadline := time.Now().Add(5 * time.Second); !strings.Contains(e.Logs(), "request "+r.RequestID); {
+			if time.Now().After(deadline) {
+				t.Fatalf("logs lack the handler's line:\n%s", e.Logs())
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
 	}
 }

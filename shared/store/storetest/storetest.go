@@ -233,13 +233,20 @@ func tamper(t *testing.T, u, param string) string {
 		if !strings.EqualFold(k, param) {
 			continue
 		}
-		for j := 0; j < len(v); j++ {
-			if c := v[j]; 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
+		// Change one character of the decoded value (hex or base64) and
+		// encode it again: a well-formed signature that is wrong, not a
+		// broken percent-escape that a server may answer with 500.
+		dv, err := url.QueryUnescape(v)
+		if err != nil {
+			t.Fatalf("signature %s is not query-encoded: %v", param, err)
+		}
+		for j := 0; j < len(dv); j++ {
+			if c := dv[j]; 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
 				repl := "a"
 				if c == 'a' {
 					repl = "b"
 				}
-				parts[i] = k + "=" + v[:j] + repl + v[j+1:]
+				parts[i] = k + "=" + url.QueryEscape(dv[:j]+repl+dv[j+1:])
 				return u[:q+1] + strings.Join(parts, "&")
 			}
 		}
