@@ -8,10 +8,10 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X github.com/storagegate/storagegate/shared/app.Version=$(VERSION)
 BIN      := bin
 FUZZTIME ?= 15s
-LAMBDAS  := presign
+LAMBDAS  := presign cleanup
 ARCHES   := amd64 arm64
 
-.PHONY: help run build lambda gcp-source azure-package test lint fmt vet tools fuzz bench clean
+.PHONY: help run build lambda gcp-source azure-package test lint fmt vet staticcheck tools fuzz bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -47,13 +47,13 @@ azure-package: ## write the Azure Functions app folder to bin/azure/app
 		mkdir -p ../../$(BIN)/azure/app/$$(dirname $$f) && cp $$f ../../$(BIN)/azure/app/$$f; done
 
 tools: ## install the pinned test servers and linters (cached, reused when present)
-	scripts/tools.sh install minio azurite fake-gcs-server
+	scripts/tools.sh install minio azurite fake-gcs-server staticcheck
 
 test: tools lint ## every test, the ones against real servers included, then the fuzzers briefly
 	$(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) --no-print-directory fuzz
 
-lint: fmt vet ## gofmt and go vet
+lint: fmt vet staticcheck ## gofmt, go vet and staticcheck
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -61,6 +61,9 @@ fmt:
 
 vet:
 	$(GO) vet ./...
+
+staticcheck:
+	"$$(scripts/tools.sh path staticcheck)" ./...
 
 fuzz: ## run each fuzz target for FUZZTIME (default 15s)
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./shared/storageurl

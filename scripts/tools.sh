@@ -13,7 +13,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-TOOLS=(minio fake-gcs-server tflint benchstat azurite)
+TOOLS=(minio fake-gcs-server tflint benchstat staticcheck azurite)
 
 # go_pin NAME prints the `go install` argument for a Go tool; fails for other names.
 go_pin() {
@@ -21,6 +21,7 @@ go_pin() {
 	minio) echo github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c ;; # the proxy refuses RELEASE.* tags
 	fake-gcs-server) echo github.com/fsouza/fake-gcs-server@v1.56.1 ;;
 	tflint) echo github.com/terraform-linters/tflint@v0.64.0 ;;
+	staticcheck) echo honnef.co/go/tools/cmd/staticcheck@v0.8.2 ;;
 	benchstat) echo golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da ;; # x/perf has no tags
 	*) return 1 ;;
 	esac

@@ -150,13 +150,13 @@ func New(st config.Storage, b Builders) (*Resolver, error) {
 			r.listed = append(r.listed, Entry{Name: name, Provider: storageurl.GCS, Bucket: e.Bucket, Store: s})
 		}
 	} else if len(g.Buckets) > 0 || g.CredentialsJSON != "" {
-		return nil, fieldErr("storage.google", errors.New("Google Cloud Storage is not supported by this build"))
+		return nil, fieldErr("storage.google", errors.New("this build does not support Google Cloud Storage"))
 	}
 
 	for i, c := range st.Azure.Containers {
 		name := fmt.Sprintf("storage.azure.containers[%d]", i)
 		if b.Azure == nil {
-			return nil, fieldErr(name, errors.New("Azure Blob is not supported by this build"))
+			return nil, fieldErr(name, errors.New("this build does not support Azure Blob"))
 		}
 		s, err := b.Azure(c)
 		if err != nil {

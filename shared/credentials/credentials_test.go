@@ -211,9 +211,9 @@ func TestNewErrors(t *testing.T) {
 	}{
 		{"entry without keys nor defaults", `storage: {aws: {buckets: [{bucket: ok, key: k, secret: s}, {bucket: b}]}}`, Builders{}, "storage.aws.buckets[1]", "no key and secret of its own and storage.aws has no default credentials"},
 		{"host entry without keys nor defaults", `storage: {aws: {buckets: [{host: "h:9000"}]}}`, Builders{}, "storage.aws.buckets[0]", "no default credentials"},
-		{"google bucket unsupported", `storage: {google: {buckets: [{bucket: g}]}}`, Builders{}, "storage.google", "Google Cloud Storage is not supported by this build"},
-		{"google defaults unsupported", `storage: {google: {credentials_json: "{}"}}`, Builders{}, "storage.google", "not supported by this build"},
-		{"azure unsupported", `storage: {azure: {containers: [{account_name: acct}]}}`, Builders{}, "storage.azure.containers[0]", "Azure Blob is not supported by this build"},
+		{"google bucket unsupported", `storage: {google: {buckets: [{bucket: g}]}}`, Builders{}, "storage.google", "this build does not support Google Cloud Storage"},
+		{"google defaults unsupported", `storage: {google: {credentials_json: "{}"}}`, Builders{}, "storage.google", "does not support Google Cloud Storage"},
+		{"azure unsupported", `storage: {azure: {containers: [{account_name: acct}]}}`, Builders{}, "storage.azure.containers[0]", "this build does not support Azure Blob"},
 		{"gcs builder fails", `storage: {google: {buckets: [{bucket: a}, {bucket: g}]}}`, Builders{GCS: func(_ config.Google, b *config.GSBucket) (store.Signer, error) {
 			if b != nil && b.Bucket == "g" {
 				return nil, errors.New("credentials_json is not a service account key")

@@ -43,13 +43,13 @@ func startFakeIAM(t *testing.T) *fakeIAM {
 		want := "/v1/projects/-/serviceAccounts/" + dummyEmail + ":signBlob"
 		switch {
 		case r.Method != http.MethodPost || r.URL.Path != want:
-			http.Error(w, `{"error":{"code":404,"status":"NOT_FOUND","message":"no such method"}}`, 404)
+			http.Error(w, `{"error":{"code":404,"status":"NOT_FOUND","message":"no such method"}}`, http.StatusNotFound)
 			return
 		case r.Header.Get("Authorization") != "Bearer "+accessToken:
-			http.Error(w, `{"error":{"code":401,"status":"UNAUTHENTICATED","message":"bad token"}}`, 401)
+			http.Error(w, `{"error":{"code":401,"status":"UNAUTHENTICATED","message":"bad token"}}`, http.StatusUnauthorized)
 			return
 		case f.deny.Load():
-			http.Error(w, `{"error":{"code":403,"status":"PERMISSION_DENIED","message":"Permission 'iam.serviceAccounts.signBlob' denied"}}`, 403)
+			http.Error(w, `{"error":{"code":403,"status":"PERMISSION_DENIED","message":"Permission 'iam.serviceAccounts.signBlob' denied"}}`, http.StatusForbidden)
 			return
 		}
 		var in struct{ Payload []byte } // base64 in JSON
