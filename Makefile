@@ -11,7 +11,7 @@ FUZZTIME ?= 15s
 LAMBDAS  := presign cleanup
 ARCHES   := amd64 arm64
 
-.PHONY: help run build lambda gcp-source azure-package test lint fmt vet staticcheck tools fuzz bench clean
+.PHONY: help run build lambda gcp-source azure-package test lint fmt vet staticcheck tools fuzz bench bench-cleanup clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -71,6 +71,9 @@ fuzz: ## run each fuzz target for FUZZTIME (default 15s)
 
 bench: tools ## benchmarks, baseline and candidate interleaved in one run, compared by benchstat
 	scripts/bench.sh
+
+bench-cleanup: ## delete 10,000 objects in MinIO next to rclone purge, and 100,000 for peak RSS
+	scripts/bench-cleanup.sh
 
 clean:
 	rm -rf $(BIN)

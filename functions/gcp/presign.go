@@ -5,13 +5,18 @@
 package gcp
 
 import (
+	"os"
+
 	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
 
 	"github.com/storagegate/storagegate/shared/app"
 )
 
-// init builds the handler at instance start-up: an invalid config fails the
-// instance with a message naming the field, never a request.
+// init builds the handler at instance start-up when this instance serves
+// Presign (FUNCTION_TARGET): an invalid config fails the instance with a
+// message naming the field, never a request.
 func init() {
-	functions.HTTP("Presign", app.PresignOrExit(nil).ServeHTTP)
+	if t := os.Getenv("FUNCTION_TARGET"); t == "" || t == "Presign" {
+		functions.HTTP("Presign", app.PresignOrExit(nil).ServeHTTP)
+	}
 }

@@ -35,6 +35,11 @@ commands:
                                            print a signed URL (config credentials, no ClearML check)
   delete [--dry-run] URL...                delete objects; an argument ending in / is a prefix (a folder)
   cleanup --event FILE                     run one deletion message from FILE (- reads stdin)
+  enqueue [--task ID] [--company ID] [--user ID] [--created TIME] [--dry-run] [--from FILE]
+          (--sqs-queue-url URL | --pubsub-topic projects/P/topics/T | --azure-queue URL|NAME) URL|PREFIX...
+                                           publish deletion messages to the cleanup queue, split to fit it;
+                                           the queue may also come from STORAGEGATE_SQS_QUEUE_URL,
+                                           STORAGEGATE_PUBSUB_TOPIC or STORAGEGATE_AZURE_QUEUE
   check-config [--probe]                   validate the config; --probe reaches each bucket and ClearML
   version                                  print the version
 
@@ -63,6 +68,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return deleteCmd(ctx, args[1:], stdout, stderr, log)
 	case "cleanup":
 		return cleanupCmd(ctx, args[1:], stdout, stderr, log)
+	case "enqueue":
+		return enqueueCmd(ctx, args[1:], stdout, stderr, log)
 	case "version", "--version":
 		fmt.Fprintln(stdout, app.Version)
 		return 0

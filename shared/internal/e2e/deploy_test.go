@@ -37,8 +37,9 @@ func TestCloudFunctionsSourceBuilds(t *testing.T) {
 }
 
 // TestAzureHostConfig: host.json and every function.json keep the promises
-// SPEC.md makes (empty route prefix, forwarded requests, anonymous HTTP, the
-// handler's name).
+// SPEC.md makes (empty route prefix, anonymous HTTP, the handler's name), and
+// HTTP forwarding stays off while the app also holds the Cleanup queue
+// trigger: forwarding would let a client reach /Cleanup at its own path.
 func TestAzureHostConfig(t *testing.T) {
 	root, _ := testserver.ModuleRoot()
 	dir := filepath.Join(root, "functions", "azure")
@@ -58,7 +59,7 @@ func TestAzureHostConfig(t *testing.T) {
 	}
 	readJSON(t, filepath.Join(dir, "host.json"), &host)
 	if host.Version != "2.0" || host.CustomHandler.Description.DefaultExecutablePath != "handler" ||
-		!host.CustomHandler.EnableForwardingHTTPRequest || host.Extensions.HTTP.RoutePrefix == nil || *host.Extensions.HTTP.RoutePrefix != "" {
+		host.CustomHandler.EnableForwardingHTTPRequest || host.Extensions.HTTP.RoutePrefix == nil || *host.Extensions.HTTP.RoutePrefix != "" {
 		t.Fatalf("host.json: %+v", host)
 	}
 	fns, _ := filepath.Glob(filepath.Join(dir, "*", "function.json"))

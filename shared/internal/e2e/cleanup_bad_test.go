@@ -1,0 +1,91 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/storagegate/storagegate/shared/internal/lambdaemu"
+)
+
+// TestCleanupBadMessagesArePermanent: messages that can never be processed
+// fail, each with a reason a person can act on, at error level, and without
+// a single request reaching the store; a good message in the same batch is
+// done. Failing them (not dropping them) sends them to the dead-letter
+// queue, where an operator sees them.
+func TestCleanupBadMessagesArePermanent(t *testing.T) {
+	w := newCleanupWorld(t)
+	var sample events.SQSEvent
+	if err := json.Unmarshal(loadSample(t, w.root, "aws", "cleanup", "sqs-batch.json"), &sample); err != nil {
+		t.Fatal(err)
+	}
+	many := make([]string, 10001)
+	for i := range many {
+		many[i] = w.url(fmt.Sprintf("Proj/task.many/%d", i))
+	}
+	bad := []struct{ body, reason string }{
+		{`this is not JSON`, "not a JSON object"},
+		{`{"version": 1, "urls": ["` + w.url("Proj/task.x/a") + `"`, "not valid JSON"},
+		{`{"version": 2, "urls": ["` + w.url("Proj/task.x/a") + `"]}`, "version: is 2; this reader understands version 1 only"},
+		{message("many", many, nil), "holds 10001 URLs and prefixes; the limit is 10000"},
+		{message("ftp", []string{"ftp://" + w.proxy.hostPort + "/" + sampleBucket + "/Proj/task.x/a"}, nil), `unsupported scheme \"ftp\"`},
+		{message("root", nil, []string{w.url("")}), "is a bucket root"},
+		{message("dotdot", []string{w.url("Proj/task.x/../../etc/passwd")}, nil), `contains a \"..\" path segment`},
+		{message("empty", nil, nil), "neither urls nor prefixes"},
+	}
+	var ev events.SQSEvent
+	for i, b := range bad {
+		r := sample.Records[0]
+		r.MessageId, r.Body = fmt.Sprintf("bad-%d", i), b.body
+		ev.Records = append(ev.Records, r)
+	}
+	w.seed(t, "Proj/task.good", 2)
+	good := sample.Records[1]
+	good.MessageId, good.Body = "good", message("good", nil, []string{w.url("Proj/task.good")})
+
+	emu := lambdaemu.Start(t, lambdaemu.Build(t, "github.com/storagegate/storagegate/functions/aws/cleanup"),
+		[]string{"STORAGEGATE_CONFIG=" + w.config})
+	invoke := func(ev events.SQSEvent) []string {
+		payload, _ := json.Marshal(ev)
+		out, err := emu.Invoke(context.Background(), payload)
+		if err != nil {
+			t.Fatalf("invoke: %v\n%s", err, emu.Logs())
+		}
+		var resp events.SQSEventResponse
+		if err := json.Unmarshal(out, &resp); err != nil {
+			t.Fatal(err)
+		}
+		var failed []string
+		for _, f := range resp.BatchItemFailures {
+			failed = append(failed, f.ItemIdentifier)
+		}
+		return failed
+	}
+	failed := invoke(ev)
+	if len(failed) != len(bad) {
+		t.Fatalf("batchItemFailures %v", failed)
+	}
+	if n := w.proxy.requests.Load(); n != 0 {
+		t.Fatalf("bad messages sent %d requests to the store", n)
+	}
+	for i, b := range bad {
+		lines := waitSummaries(t, emu.Logs, fmt.Sprintf("bad-%d", i), 1)
+		if len(lines) != 1 || lines[0]["status"] != "invalid_message" || lines[0]["level"] != "ERROR" ||
+			!strings.Contains(fmt.Sprint(lines[0]["error"]), strings.ReplaceAll(b.reason, `\"`, `"`)) {
+			t.Errorf("bad message %d (%q): summary %v", i, b.reason, lines)
+		}
+	}
+
+	ev.Records = append(ev.Records[:1], good)
+	if failed := invoke(ev); !slices.Equal(failed, []string{"bad-0"}) {
+		t.Fatalf("with a good message: %v", failed)
+	}
+	if left := w.keys(t, "Proj/task.good/"); len(left) != 0 || w.proxy.deletes.Load() != 1 {
+		t.Fatalf("good message: left %v, %d DeleteObjects", left, w.proxy.deletes.Load())
+	}
+}
