@@ -9,14 +9,14 @@ package azurefunc
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/storagegate/storagegate/shared/httpbuffer"
 )
 
 // Invocation is what the host posts to /<FunctionName>.
@@ -78,17 +78,12 @@ func HTTPTrigger(h http.Handler) http.Handler {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		rec := &recorder{header: http.Header{}}
+		rec := httpbuffer.New()
 		h.ServeHTTP(rec, req)
-		res := HTTPResponse{StatusCode: rec.status, Headers: map[string]string{}, Body: rec.body.String()}
-		if res.StatusCode == 0 {
-			res.StatusCode = http.StatusOK
-		}
-		for k, v := range rec.header {
+		res := HTTPResponse{StatusCode: rec.Status(), Headers: map[string]string{}}
+		res.Body, _ = rec.Body()
+		for k, v := range rec.Header() {
 			res.Headers[k] = strings.Join(v, ", ")
-		}
-		if !utf8.Valid(rec.body.Bytes()) {
-			res.Body = base64.StdEncoding.EncodeToString(rec.body.Bytes())
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(InvocationResult{Outputs: map[string]any{"res": res}, Logs: []string{}})
@@ -129,21 +124,4 @@ func (hr HTTPRequest) Request(ctx context.Context) (*http.Request, error) {
 	}
 	req.RequestURI = target
 	return req, nil
-}
-
-type recorder struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (r *recorder) Header() http.Header { return r.header }
-func (r *recorder) WriteHeader(s int) {
-	if r.status == 0 {
-		r.status = s
-	}
-}
-func (r *recorder) Write(b []byte) (int, error) {
-	r.WriteHeader(http.StatusOK)
-	return r.body.Write(b)
 }

@@ -11,9 +11,10 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/storagegate/storagegate/shared/httpbuffer"
 )
 
 // Handler adapts h to a Lambda handler function.
@@ -23,9 +24,9 @@ func Handler(h http.Handler) func(context.Context, events.LambdaFunctionURLReque
 		if err != nil {
 			return events.LambdaFunctionURLResponse{}, err
 		}
-		w := &responseWriter{header: http.Header{}}
+		w := httpbuffer.New()
 		h.ServeHTTP(w, r)
-		return w.response(), nil
+		return response(w), nil
 	}
 }
 
@@ -71,42 +72,17 @@ func Request(ctx context.Context, ev events.LambdaFunctionURLRequest) (*http.Req
 	return r, nil
 }
 
-type responseWriter struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (w *responseWriter) Header() http.Header { return w.header }
-
-func (w *responseWriter) WriteHeader(status int) {
-	if w.status == 0 {
-		w.status = status
-	}
-}
-
-func (w *responseWriter) Write(b []byte) (int, error) {
-	w.WriteHeader(http.StatusOK)
-	return w.body.Write(b)
-}
-
-func (w *responseWriter) response() events.LambdaFunctionURLResponse {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	res := events.LambdaFunctionURLResponse{StatusCode: w.status, Headers: make(map[string]string, len(w.header))}
-	for k, v := range w.header {
+// response is the function URL's answer: Set-Cookie values go in Cookies,
+// every other header is one comma-joined value.
+func response(w *httpbuffer.ResponseWriter) events.LambdaFunctionURLResponse {
+	res := events.LambdaFunctionURLResponse{StatusCode: w.Status(), Headers: make(map[string]string, len(w.Header()))}
+	for k, v := range w.Header() {
 		if k == "Set-Cookie" {
 			res.Cookies = v
 			continue
 		}
 		res.Headers[k] = strings.Join(v, ", ")
 	}
-	if utf8.Valid(w.body.Bytes()) {
-		res.Body = w.body.String()
-	} else {
-		res.Body = base64.StdEncoding.EncodeToString(w.body.Bytes())
-		res.IsBase64Encoded = true
-	}
+	res.Body, res.IsBase64Encoded = w.Body()
 	return res
 }
