@@ -35,7 +35,8 @@ type Builders struct {
 }
 
 type entry struct {
-	prefix string // lower-cased, e.g. s3://host:9000/bucket/subdir
+	prefix string // e.g. s3://host:9000/bucket/subdir, the host lower-cased
+	folder bool   // the prefix ends in a subdir: only keys inside it match
 	target Target
 	bucket string
 }
@@ -109,20 +110,21 @@ func New(st config.Storage, b Builders) (*Resolver, error) {
 		prefix := "s3://"
 		switch {
 		case e.Host != "" && e.Bucket != "":
-			prefix += lower(e.Host) + "/" + lower(e.Bucket)
+			prefix += lower(e.Host) + "/" + e.Bucket
 		case e.Host != "":
 			prefix += lower(e.Host)
 		default:
-			prefix += lower(e.Bucket)
+			prefix += e.Bucket
 		}
-		if sub := strings.Trim(e.Subdir, "/"); sub != "" {
+		sub := strings.Trim(e.Subdir, "/")
+		if sub != "" {
 			if e.Bucket == "" {
 				// Dropping the subdir would widen the entry to the whole host.
 				return nil, &config.FieldError{Field: name + ".subdir", Message: "needs bucket: a subdir is a folder inside one bucket"}
 			}
-			prefix += "/" + lower(sub)
+			prefix += "/" + sub
 		}
-		r.s3 = append(r.s3, entry{prefix: prefix, target: Target{Store: s, Entry: name}, bucket: e.Bucket})
+		r.s3 = append(r.s3, entry{prefix: prefix, folder: sub != "", target: Target{Store: s, Entry: name}, bucket: e.Bucket})
 		r.listed = append(r.listed, Entry{Name: name, Provider: storageurl.S3, Bucket: e.Bucket, Store: s})
 	}
 
@@ -142,11 +144,12 @@ func New(st config.Storage, b Builders) (*Resolver, error) {
 			if err != nil {
 				return nil, fieldErr(name, err)
 			}
-			prefix := "gs://" + lower(e.Bucket)
-			if sub := strings.Trim(e.Subdir, "/"); sub != "" {
-				prefix += "/" + lower(sub)
+			prefix := "gs://" + e.Bucket
+			sub := strings.Trim(e.Subdir, "/")
+			if sub != "" {
+				prefix += "/" + sub
 			}
-			r.gs = append(r.gs, entry{prefix: prefix, target: Target{Store: s, Entry: name}, bucket: e.Bucket})
+			r.gs = append(r.gs, entry{prefix: prefix, folder: sub != "", target: Target{Store: s, Entry: name}, bucket: e.Bucket})
 			r.listed = append(r.listed, Entry{Name: name, Provider: storageurl.GCS, Bucket: e.Bucket, Store: s})
 		}
 	} else if len(g.Buckets) > 0 || g.CredentialsJSON != "" {
@@ -209,7 +212,7 @@ func (r *Resolver) Resolve(u storageurl.URL, withDefaults bool) (Target, error) 
 		} else {
 			full = "s3://" + u.Bucket + "/" + u.Key
 		}
-		if t, ok := longest(r.s3, lower(full)); ok {
+		if t, ok := longest(r.s3, full); ok {
 			return t, nil
 		}
 		// Default credentials cover AWS (no host) only.
@@ -217,7 +220,7 @@ func (r *Resolver) Resolve(u storageurl.URL, withDefaults bool) (Target, error) 
 			return *r.s3Default, nil
 		}
 	case storageurl.GCS:
-		if t, ok := longest(r.gs, lower("gs://"+u.Bucket+"/"+u.Key)); ok {
+		if t, ok := longest(r.gs, "gs://"+u.Bucket+"/"+u.Key); ok {
 			return t, nil
 		}
 		if withDefaults && r.gsDefault != nil {
@@ -235,10 +238,18 @@ func (r *Resolver) Resolve(u storageurl.URL, withDefaults bool) (Target, error) 
 }
 
 // longest returns the first (longest) entry whose prefix covers s on a path
-// segment boundary: s3://host/artifacts never covers s3://host/artifacts2/.
+// segment boundary: s3://host/artifacts never covers s3://host/artifacts2/,
+// and an entry with a subdir covers only keys inside that folder. Hosts are
+// compared lower-cased (the parser lower-cases the URL's); buckets, subdirs
+// and keys are case-sensitive, as the stores are: ClearML lower-cases the
+// whole URL, which would let {subdir: public} cover PUBLIC/, another folder.
 func longest(es []entry, s string) (Target, bool) {
 	for _, e := range es {
-		if strings.HasPrefix(s, e.prefix) && (len(s) == len(e.prefix) || s[len(e.prefix)] == '/') {
+		if !strings.HasPrefix(s, e.prefix) {
+			continue
+		}
+		rest := s[len(e.prefix):]
+		if e.folder && len(rest) > 1 && rest[0] == '/' || !e.folder && (rest == "" || rest[0] == '/') {
 			return e.target, true
 		}
 	}

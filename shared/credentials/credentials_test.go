@@ -63,10 +63,10 @@ storage:
     region: eu-west-1
     buckets:
       - {bucket: artifacts, key: k0, secret: s0}                                   # 0: s3://artifacts
-      - {bucket: artifacts, subdir: Team/Models/, key: k1, secret: s1}            # 1: s3://artifacts/team/models
+      - {bucket: artifacts, subdir: team/models/, key: k1, secret: s1}            # 1: s3://artifacts/team/models
       - {host: "minio:9000", bucket: artifacts, key: k2, secret: s2, secure: false} # 2: s3://minio:9000/artifacts
       - {host: "minio:9000", key: k3, secret: s3, secure: false}                  # 3: s3://minio:9000
-      - {host: "MinIO.Example.com:443", bucket: Data, key: k4, secret: s4}         # 4: lower-cased
+      - {host: "MinIO.Example.com:443", bucket: data, key: k4, secret: s4}         # 4: host lower-cased
       - {bucket: nokeys}                                                           # 5: the defaults' keys
       - {host: "ceph:7480", bucket: shared}                                        # 6: the defaults' keys, own host
       - {bucket: artifacts, key: k7, secret: s7}                                   # 7: same prefix as 0: never wins
@@ -84,11 +84,13 @@ func TestResolveS3(t *testing.T) {
 		{"s3://artifacts/x", "storage.aws.buckets[0]", "storage.aws.buckets[0]"},
 		{"s3://artifacts", "storage.aws.buckets[0]", "storage.aws.buckets[0]"},
 		{"s3://artifacts/", "storage.aws.buckets[0]", "storage.aws.buckets[0]"},
-		{"s3://Artifacts/x", "storage.aws.buckets[0]", "storage.aws.buckets[0]"},
+		// Buckets, subdirs and keys are case-sensitive, as the stores are.
+		{"s3://Artifacts/x", notConfigured, "storage.aws"},
 		{"s3://artifacts/team/models/m.pt", "storage.aws.buckets[1]", "storage.aws.buckets[1]"},
-		{"s3://artifacts/TEAM/Models/m.pt", "storage.aws.buckets[1]", "storage.aws.buckets[1]"},
-		{"s3://artifacts/team/models/", "storage.aws.buckets[1]", "storage.aws.buckets[1]"},
-		{"s3://artifacts/team/models", "storage.aws.buckets[1]", "storage.aws.buckets[1]"},
+		{"s3://artifacts/TEAM/Models/m.pt", "storage.aws.buckets[0]", "storage.aws.buckets[0]"},
+		// The folder itself is not inside it.
+		{"s3://artifacts/team/models/", "storage.aws.buckets[0]", "storage.aws.buckets[0]"},
+		{"s3://artifacts/team/models", "storage.aws.buckets[0]", "storage.aws.buckets[0]"},
 		{"s3://artifacts/team/models2/m.pt", "storage.aws.buckets[0]", "storage.aws.buckets[0]"},
 		{"s3://artifacts/team/m.pt", "storage.aws.buckets[0]", "storage.aws.buckets[0]"},
 		{"s3://artifacts2/x", notConfigured, "storage.aws"},
@@ -96,7 +98,7 @@ func TestResolveS3(t *testing.T) {
 		{"s3://other/x", notConfigured, "storage.aws"},
 		{"s3://minio:9000/artifacts/x", "storage.aws.buckets[2]", "storage.aws.buckets[2]"},
 		{"s3://MINIO:9000/artifacts/x", "storage.aws.buckets[2]", "storage.aws.buckets[2]"},
-		{"s3://minio:9000/ARTIFACTS/x", "storage.aws.buckets[2]", "storage.aws.buckets[2]"},
+		{"s3://minio:9000/ARTIFACTS/x", "storage.aws.buckets[3]", "storage.aws.buckets[3]"},
 		{"s3://minio:9000/artifacts/a/b/c", "storage.aws.buckets[8]", "storage.aws.buckets[8]"},
 		{"s3://minio:9000/artifacts/a/bc", "storage.aws.buckets[2]", "storage.aws.buckets[2]"},
 		{"s3://minio:9000/artifacts2/x", "storage.aws.buckets[3]", "storage.aws.buckets[3]"},
@@ -105,7 +107,7 @@ func TestResolveS3(t *testing.T) {
 		{"s3://minio:9001/artifacts/x", notConfigured, notConfigured},
 		{"s3://minio:900/artifacts/x", notConfigured, notConfigured},
 		{"s3://minio.example.com:443/data/k", "storage.aws.buckets[4]", "storage.aws.buckets[4]"},
-		{"s3://minio.example.com:443/DATA/k", "storage.aws.buckets[4]", "storage.aws.buckets[4]"},
+		{"s3://minio.example.com:443/DATA/k", notConfigured, notConfigured},
 		{"s3://minio.example.com:443/data2/k", notConfigured, notConfigured},
 		{"s3://minio.example.com:9000/data/k", notConfigured, notConfigured},
 		// Without a port, the first name is an AWS bucket, whatever it looks like.
@@ -182,12 +184,14 @@ func TestLongestPrefixFirst(t *testing.T) {
 	}
 }
 
-// ASCII lower-casing only: a Kelvin sign is not a k.
+// Keys are case-sensitive, and only hosts are lower-cased, in ASCII only: a
+// Kelvin sign is not a k.
 func TestCaseFoldingIsASCII(t *testing.T) {
-	r := newResolver(t, `storage: {aws: {buckets: [{bucket: b, subdir: key, key: k, secret: s}]}}`, Builders{})
+	r := newResolver(t, `storage: {aws: {buckets: [{bucket: b, subdir: key, key: k, secret: s}, {host: "kh:9000", key: k, secret: s}]}}`, Builders{})
 	for raw, want := range map[string]bool{
 		"s3://b/key/x":       true,
-		"s3://b/KEY/x":       true,
+		"s3://b/KEY/x":       false,
+		"s3://KH:9000/b/x":   true,
 		"s3://b/\u212Aey/x":  false, // KELVIN SIGN
 		"s3://b/ke\u0130y/x": false,
 	} {
@@ -283,10 +287,10 @@ func TestResolveGCS(t *testing.T) {
     credentials_json: "{}"
     buckets:
       - {bucket: gsb}
-      - {bucket: gsb, subdir: Team/A/}
+      - {bucket: gsb, subdir: team/a/}
       - {bucket: other, project: p2}
 `, fakeBuilders(&calls))
-	wantCalls := []string{"gcs default proj", "gcs gsb/", "gcs gsb/Team/A/", "gcs other/"}
+	wantCalls := []string{"gcs default proj", "gcs gsb/", "gcs gsb/team/a/", "gcs other/"}
 	if !reflect.DeepEqual(calls, wantCalls) {
 		t.Errorf("builder calls %q, want %q", calls, wantCalls)
 	}
@@ -294,7 +298,8 @@ func TestResolveGCS(t *testing.T) {
 		{"gs://gsb/x", "storage.google.buckets[0]", "storage.google.buckets[0]"},
 		{"gs://gsb", "storage.google.buckets[0]", "storage.google.buckets[0]"},
 		{"gs://gsb/team/a/x", "storage.google.buckets[1]", "storage.google.buckets[1]"},
-		{"gs://GSB/TEAM/a/x", "storage.google.buckets[1]", "storage.google.buckets[1]"},
+		{"gs://gsb/TEAM/a/x", "storage.google.buckets[0]", "storage.google.buckets[0]"},
+		{"gs://GSB/team/a/x", "", "storage.google"},
 		{"gs://gsb/team/ab/x", "storage.google.buckets[0]", "storage.google.buckets[0]"},
 		{"gs://other/k", "storage.google.buckets[2]", "storage.google.buckets[2]"},
 		{"gs://others/k", "", "storage.google"},
@@ -323,7 +328,7 @@ func TestResolveGCS(t *testing.T) {
 	// The store is the one built for the entry.
 	u, _ := storageurl.Parse("gs://gsb/team/a/x")
 	got, _ := r.Resolve(u, false)
-	if s, ok := got.Store.(*fakeSigner); !ok || s.name != "gcs gsb/Team/A/" {
+	if s, ok := got.Store.(*fakeSigner); !ok || s.name != "gcs gsb/team/a/" {
 		t.Errorf("store = %#v", got.Store)
 	}
 }
