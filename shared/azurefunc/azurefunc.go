@@ -7,13 +7,11 @@
 package azurefunc
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/storagegate/storagegate/shared/httpbuffer"
@@ -91,12 +89,18 @@ func HTTPTrigger(h http.Handler) http.Handler {
 }
 
 // Request rebuilds the original HTTP request. The query string is taken
-// raw from Url, as the client sent it, never re-encoded from Query.
+// raw from Url, as the client sent it (everything after the first '?', a
+// '#' included), never re-encoded from Query.
 func (hr HTTPRequest) Request(ctx context.Context) (*http.Request, error) {
-	u, err := url.Parse(hr.URL)
-	if err != nil || u.Path == "" && u.Host == "" {
-		return nil, fmt.Errorf("azurefunc: Data.req.Url %q is not a URL", hr.URL)
+	rest, ok := strings.CutPrefix(hr.URL, "https://")
+	if !ok {
+		rest, ok = strings.CutPrefix(hr.URL, "http://")
 	}
+	if !ok {
+		return nil, fmt.Errorf("azurefunc: Data.req.Url %q is not an http(s) URL", hr.URL)
+	}
+	hostPath, rawQuery, _ := strings.Cut(rest, "?")
+	host, path, _ := strings.Cut(hostPath, "/")
 	var body []byte
 	if len(hr.Body) > 0 && string(hr.Body) != "null" {
 		var s string
@@ -106,14 +110,7 @@ func (hr HTTPRequest) Request(ctx context.Context) (*http.Request, error) {
 			body = hr.Body // a JSON body the host already parsed
 		}
 	}
-	target := u.EscapedPath()
-	if target == "" {
-		target = "/"
-	}
-	if u.RawQuery != "" {
-		target += "?" + u.RawQuery
-	}
-	req, err := http.NewRequestWithContext(ctx, hr.Method, "http://"+u.Host+target, bytes.NewReader(body))
+	req, err := httpbuffer.NewRequest(ctx, hr.Method, host, "/"+path, rawQuery, body)
 	if err != nil {
 		return nil, fmt.Errorf("azurefunc: %w", err)
 	}
@@ -122,6 +119,5 @@ func (hr HTTPRequest) Request(ctx context.Context) (*http.Request, error) {
 			req.Header.Add(k, v)
 		}
 	}
-	req.RequestURI = target
 	return req, nil
 }

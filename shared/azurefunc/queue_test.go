@@ -126,3 +126,19 @@ func TestQueueTriggerAnswers(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPRequestKeepsRawQuery: Data.req.Url's query is taken whole, a '#'
+// included, and the path stays as sent.
+func TestHTTPRequestKeepsRawQuery(t *testing.T) {
+	hr := HTTPRequest{URL: "https://app.azurewebsites.net/presign?url=s3%3A%2F%2Fb%2Fa%2Bb#x&format=json", Method: "GET"}
+	r, err := hr.Request(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.URL.Path != "/presign" || r.URL.RawQuery != "url=s3%3A%2F%2Fb%2Fa%2Bb#x&format=json" || r.Host != "app.azurewebsites.net" {
+		t.Fatalf("path %q query %q host %q", r.URL.Path, r.URL.RawQuery, r.Host)
+	}
+	if _, err := (HTTPRequest{URL: "ftp://x/y", Method: "GET"}).Request(context.Background()); err == nil {
+		t.Fatal("a non-http Url was accepted")
+	}
+}

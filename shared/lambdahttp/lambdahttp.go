@@ -5,7 +5,6 @@
 package lambdahttp
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -42,19 +41,11 @@ func Request(ctx context.Context, ev events.LambdaFunctionURLRequest) (*http.Req
 		}
 		body = b
 	}
-	path := ev.RawPath
-	if path == "" {
-		path = "/"
-	}
-	target := path
-	if ev.RawQueryString != "" {
-		target += "?" + ev.RawQueryString
-	}
 	host := ev.RequestContext.DomainName
 	if h := ev.Headers["host"]; h != "" {
 		host = h
 	}
-	r, err := http.NewRequestWithContext(ctx, ev.RequestContext.HTTP.Method, "https://"+host+target, bytes.NewReader(body))
+	r, err := httpbuffer.NewRequest(ctx, ev.RequestContext.HTTP.Method, host, ev.RawPath, ev.RawQueryString, body)
 	if err != nil {
 		return nil, fmt.Errorf("lambdahttp: %w", err)
 	}
@@ -68,7 +59,6 @@ func Request(ctx context.Context, ev events.LambdaFunctionURLRequest) (*http.Req
 		r.Header.Set("X-Request-Id", ev.RequestContext.RequestID)
 	}
 	r.RemoteAddr = ev.RequestContext.HTTP.SourceIP
-	r.RequestURI = target
 	return r, nil
 }
 

@@ -57,3 +57,18 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatal("a body that is not base64 was accepted")
 	}
 }
+
+// TestQueryKeepsHash: a raw '#' in the query reaches the handler, which
+// refuses the URL (400) as the local server does, instead of signing the
+// object named by what precedes it.
+func TestQueryKeepsHash(t *testing.T) {
+	ev := events.LambdaFunctionURLRequest{RawPath: "/presign", RawQueryString: "url=s3://b/a#b.bin"}
+	ev.RequestContext.HTTP.Method = "GET"
+	r, err := Request(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.URL.RawQuery != "url=s3://b/a#b.bin" || r.URL.Query().Get("url") != "s3://b/a#b.bin" {
+		t.Fatalf("query %q", r.URL.RawQuery)
+	}
+}
