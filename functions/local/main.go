@@ -142,10 +142,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, log *sl
 			fmt.Fprintf(stderr, "storagegate: %v\n", err)
 			return 2
 		}
-		mux := http.NewServeMux()
-		mux.Handle("/cleanup", ch)
-		mux.Handle("/", handler)
-		handler = mux
+		// A plain path switch, not a ServeMux: a mux redirects unclean
+		// paths (//presign) where every other platform answers 404.
+		presign := handler
+		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/cleanup" {
+				ch.ServeHTTP(w, r)
+				return
+			}
+			presign.ServeHTTP(w, r)
+		})
 	}
 
 	ln, err := net.Listen("tcp", *addr)

@@ -19,6 +19,8 @@ type batchRequest struct {
 	Expires  json.RawMessage `json:"expires"`
 	Download json.RawMessage `json:"download"`
 	Method   string          `json:"method"`
+	Field    string          `json:"field"`
+	ObjType  string          `json:"obj_type"`
 }
 
 func (h *Handler) batch(w http.ResponseWriter, r *http.Request, id clearmlauth.Identity, rec *logRecord) int {
@@ -44,7 +46,7 @@ func (h *Handler) batch(w http.ResponseWriter, r *http.Request, id clearmlauth.I
 	if len(req.URLs) > MaxBatchURLs {
 		return h.fail(w, r, newErr(http.StatusBadRequest, "too_many_urls", "a batch holds at most 100 urls"))
 	}
-	p := params{method: store.MethodGet}
+	p := params{method: store.MethodGet, field: req.Field, objType: req.ObjType}
 	switch strings.ToUpper(req.Method) {
 	case "", "GET":
 	case "HEAD":
@@ -53,7 +55,16 @@ func (h *Handler) batch(w http.ResponseWriter, r *http.Request, id clearmlauth.I
 		return h.fail(w, r, newErr(http.StatusBadRequest, "invalid_parameter", "method must be GET or HEAD"))
 	}
 	if len(req.Expires) > 0 && string(req.Expires) != "null" {
-		d, apiErr := parseExpires(strings.Trim(string(req.Expires), `"`))
+		// A JSON number, or the same digits as a string.
+		var n json.Number
+		if err := json.Unmarshal(req.Expires, &n); err != nil {
+			var str string
+			if json.Unmarshal(req.Expires, &str) != nil {
+				return h.fail(w, r, newErr(http.StatusBadRequest, "invalid_parameter", "expires must be a whole number of seconds, at least 1"))
+			}
+			n = json.Number(str)
+		}
+		d, apiErr := parseExpires(n.String())
 		if apiErr != nil {
 			return h.fail(w, r, apiErr)
 		}
@@ -63,12 +74,17 @@ func (h *Handler) batch(w http.ResponseWriter, r *http.Request, id clearmlauth.I
 		return h.fail(w, r, newErr(http.StatusBadRequest, "invalid_parameter", "download must be true or false"))
 	}
 
+	// Policy about the caller answers for the whole request (403), after
+	// the body's syntax (400); each URL's own policy is in its result.
+	if err := clearmlauth.Authorize(h.clearml, id); err != nil {
+		return h.fail(w, r, authError(err))
+	}
 	rec.urls = len(req.URLs)
 	out := struct {
 		Results []*result `json:"results"`
 	}{Results: make([]*result, len(req.URLs))}
 	for i, raw := range req.URLs {
-		res, apiErr := h.sign(r.Context(), &id, raw, p, nil)
+		res, apiErr := h.sign(r.Context(), nil, raw, p, nil)
 		if apiErr != nil {
 			res = &result{URL: raw, Error: apiErr}
 		}

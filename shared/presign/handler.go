@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -62,6 +63,10 @@ type Handler struct {
 	now       func() time.Time
 	version   string
 	signCache *signCache
+	// vary is the Vary of a signed answer: the credential and Accept pick
+	// the answer, and Origin too once CORS is on (a redirect cached from a
+	// navigation must not be replayed to the web app's CORS fetch).
+	vary string
 }
 
 // New validates the options and compiles everything once.
@@ -88,6 +93,10 @@ func New(o Options) (*Handler, error) {
 	}
 	for _, origin := range o.Config.Presign.CORSOrigins {
 		h.origins[strings.TrimSuffix(origin, "/")] = true
+	}
+	h.vary = "Authorization, Cookie, Accept"
+	if len(h.origins) > 0 {
+		h.vary += ", Origin"
 	}
 	if h.log == nil {
 		h.log = slog.Default()
@@ -155,6 +164,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id, err := h.verifier.Verify(r.Context(), cred)
 	if err != nil {
 		rec.status = h.fail(w, r, authError(err))
+		if rec.status >= 500 {
+			rec.err = err.Error() // clearmlauth errors never carry a credential
+		}
 		return
 	}
 	rec.user, rec.company = id.UserID, id.CompanyID
@@ -219,7 +231,7 @@ func (h *Handler) single(w http.ResponseWriter, r *http.Request, id clearmlauth.
 	}
 	if wantsJSON(r, q.Get("format")) {
 		w.Header().Set("Cache-Control", "no-store")
-		w.Header().Set("Vary", "Authorization, Cookie, Accept, Origin")
+		w.Header().Set("Vary", h.vary)
 		writeJSON(w, http.StatusOK, res)
 		return http.StatusOK
 	}
@@ -231,7 +243,7 @@ func (h *Handler) single(w http.ResponseWriter, r *http.Request, id clearmlauth.
 	} else {
 		hdr.Set("Cache-Control", "private, max-age="+strconv.FormatInt(int64(remaining/2/time.Second), 10))
 	}
-	hdr.Set("Vary", "Authorization, Cookie, Accept")
+	hdr.Set("Vary", h.vary)
 	w.WriteHeader(http.StatusFound)
 	return http.StatusFound
 }
@@ -341,6 +353,9 @@ func (h *Handler) sign(ctx context.Context, id *clearmlauth.Identity, raw string
 
 func parseExpires(v string) (time.Duration, *apiError) {
 	n, err := strconv.ParseInt(v, 10, 64)
+	if errors.Is(err, strconv.ErrRange) && v != "" && v[0] != '-' {
+		n, err = math.MaxInt64, nil // too many seconds: clamped below, not refused
+	}
 	if err != nil || n < 1 {
 		return 0, newErr(http.StatusBadRequest, "invalid_parameter", "expires must be a whole number of seconds, at least 1")
 	}
@@ -383,7 +398,7 @@ func wantsJSON(r *http.Request, format string) bool {
 				}
 			}
 		}
-		if q > bestQ {
+		if q > 0 && q > bestQ { // q=0 means "not acceptable"
 			best, bestQ = mt, q
 		}
 	}
@@ -400,7 +415,6 @@ func (h *Handler) cors(w http.ResponseWriter, r *http.Request) {
 	hd := w.Header()
 	hd.Set("Access-Control-Allow-Origin", o)
 	hd.Set("Access-Control-Allow-Credentials", "true")
-	hd.Add("Vary", "Origin")
 }
 
 func (h *Handler) preflight(w http.ResponseWriter, r *http.Request, allow string) bool {

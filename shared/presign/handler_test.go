@@ -23,7 +23,8 @@ func TestRedirectFetchesTheObject(t *testing.T) {
 	if !strings.HasPrefix(loc, "http://"+e.s3.host+"/artifacts/proj/task.1/artifacts/a/data.bin?") {
 		t.Fatalf("Location %q: want path-style http on the configured host", loc)
 	}
-	if got := w.Header().Get("Vary"); got != "Authorization, Cookie, Accept" {
+	// The test config allows a CORS origin, so Origin varies the answer too.
+	if got := w.Header().Get("Vary"); got != "Authorization, Cookie, Accept, Origin" {
 		t.Errorf("Vary = %q", got)
 	}
 	cc := w.Header().Get("Cache-Control")
@@ -567,5 +568,82 @@ func TestBatchOf100(t *testing.T) {
 		if r.URL != urls[i] || r.Error != nil || !strings.Contains(r.SignedURL, "X-Amz-Expires=60") {
 			t.Fatalf("result %d out of order or failed: %+v", i, r)
 		}
+	}
+}
+
+func TestVaryWithoutCORS(t *testing.T) {
+	e := newEnv(t, "", func(m map[string]any) { delete(m["presign"].(map[string]any), "cors_origins") })
+	w := e.do(req{target: presignPath(e.s3url("a")), token: "alice"})
+	if got := w.Header().Get("Vary"); w.Code != 302 || got != "Authorization, Cookie, Accept" {
+		t.Fatalf("%d Vary %q", w.Code, got)
+	}
+}
+
+// TestBatchPolicy: a caller whose role may not presign gets 403 for the
+// whole batch, after the body's syntax; field and obj_type in the body reach
+// the match_sets rules.
+func TestBatchPolicy(t *testing.T) {
+	e := newEnv(t, "", func(m map[string]any) {
+		m["clearml"].(map[string]any)["allowed_roles"] = []any{"user"}
+		m["presign"].(map[string]any)["match_sets"] = []any{map[string]any{"rules": []any{map[string]any{"field": "debug_images", "regex": "^s3://"}}}}
+	})
+	body := `{"urls": ["` + e.s3url("a.png") + `"]}`
+	ct := map[string]string{"Content-Type": "application/json"}
+	w := e.do(req{method: http.MethodPost, target: "/presign", body: body, token: "guest", header: ct})
+	if code, _ := errorBody(t, w); w.Code != 403 || code != "role_not_allowed" {
+		t.Fatalf("guest batch: %d %s", w.Code, code)
+	}
+	w = e.do(req{method: http.MethodPost, target: "/presign", body: `{"urls": [`, token: "guest", header: ct})
+	if w.Code != 400 {
+		t.Fatalf("guest with a malformed body: %d, want 400 (syntax before policy)", w.Code)
+	}
+	for field, want := range map[string]string{"": "no_matching_rule", "debug_images": ""} {
+		b := `{"urls": ["` + e.s3url("a.png") + `"], "field": "` + field + `"}`
+		w := e.do(req{method: http.MethodPost, target: "/presign", body: b, token: "alice", header: ct})
+		var out struct{ Results []jsonResult }
+		if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil || w.Code != 200 || len(out.Results) != 1 {
+			t.Fatalf("field %q: %d %s", field, w.Code, w.Body)
+		}
+		got := ""
+		if out.Results[0].Error != nil {
+			got = out.Results[0].Error.Code
+		}
+		if got != want {
+			t.Fatalf("field %q: result error %q, want %q", field, got, want)
+		}
+	}
+}
+
+// TestExpiresEdges: a huge expires is clamped, not refused; the batch takes
+// a number or a quoted number, nothing else; q=0 in Accept is "not JSON".
+func TestExpiresEdges(t *testing.T) {
+	e := newEnv(t, "")
+	w := e.do(req{target: presignPath(e.s3url("a"), "expires=99999999999999999999", "format=json"), token: "alice"})
+	if w.Code != 200 || !strings.Contains(w.Body.String(), "X-Amz-Expires=86400") {
+		t.Fatalf("huge expires: %d %s", w.Code, w.Body)
+	}
+	ct := map[string]string{"Content-Type": "application/json"}
+	for raw, status := range map[string]int{`60`: 200, `"60"`: 200, `"6`: 400, `6.5`: 400, `true`: 400, `"x"`: 400, `99999999999999999999`: 200} {
+		b := `{"urls": ["` + e.s3url("a") + `"], "expires": ` + raw + `}`
+		if w := e.do(req{method: http.MethodPost, target: "/presign", body: b, token: "alice", header: ct}); w.Code != status {
+			t.Errorf("batch expires %s: %d, want %d (%s)", raw, w.Code, status, w.Body)
+		}
+	}
+	w = e.do(req{target: presignPath(e.s3url("a")), token: "alice", header: map[string]string{"Accept": "application/json;q=0, */*;q=0.1"}})
+	if w.Code != http.StatusFound {
+		t.Fatalf("Accept with q=0 JSON: %d", w.Code)
+	}
+}
+
+// TestUpstreamCauseLogged: a 503 names its cause in the log line, for the
+// operator (never a credential).
+func TestUpstreamCauseLogged(t *testing.T) {
+	e := newEnv(t, "", func(m map[string]any) { m["clearml"].(map[string]any)["timeout"] = "200ms" })
+	e.cml.SetFailure(500)
+	if w := e.do(req{target: presignPath(e.s3url("a")), token: "alice"}); w.Code != 503 {
+		t.Fatalf("%d", w.Code)
+	}
+	if logs := e.logs.String(); !strings.Contains(logs, `"status":503`) || !strings.Contains(logs, `"error":`) || strings.Contains(logs, e.tokens["alice"]) {
+		t.Fatalf("logs:\n%s", logs)
 	}
 }

@@ -15,6 +15,7 @@ type logRecord struct {
 	bucket, key       string
 	urls              int
 	expires           time.Time
+	err               string // the cause of a 5xx, for operators
 }
 
 func (h *Handler) logRequest(ctx context.Context, rec *logRecord) {
@@ -32,6 +33,9 @@ func (h *Handler) logRequest(ctx context.Context, rec *logRecord) {
 	}
 	if rec.urls > 0 {
 		attrs = append(attrs, slog.Int("urls", rec.urls))
+	}
+	if rec.err != "" {
+		attrs = append(attrs, slog.String("error", rec.err))
 	}
 	if !rec.expires.IsZero() {
 		attrs = append(attrs, slog.Time("expires_at", rec.expires))
