@@ -9,7 +9,7 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
 echo "== presign: handler vs raw signing (go test -bench, count=$COUNT)"
-go test -run '^$' -bench 'PresignS3|SignGCS|SignAzure' -benchmem -count "$COUNT" \
+go test -run '^$' -bench 'Presign(S3|GCS|Azure)|SignGCS|SignAzure' -benchmem -count "$COUNT" \
 	./shared/presign ./shared/store/... 2>/dev/null | grep -E '^(Benchmark|goos|goarch|pkg|cpu)' | tee "$out/presign.txt"
 echo
 "$(scripts/tools.sh path benchstat)" "$out/presign.txt" || true
@@ -27,6 +27,10 @@ echo
 echo "== ratios (medians of one run)"
 ratio BenchmarkPresignS3Handler BenchmarkPresignS3Raw
 ratio BenchmarkPresignS3HandlerUnwindowed BenchmarkPresignS3Raw
+ratio BenchmarkPresignGCSHandler BenchmarkPresignGCSRaw
+ratio BenchmarkPresignGCSHandlerUnwindowed BenchmarkPresignGCSRaw
+ratio BenchmarkPresignAzureHandler BenchmarkPresignAzureRaw
+ratio BenchmarkPresignAzureHandlerUnwindowed BenchmarkPresignAzureRaw
 ratio BenchmarkSignGCSStore BenchmarkSignGCSRaw
 ratio BenchmarkSignAzureStore BenchmarkSignAzureRaw
 
