@@ -89,8 +89,10 @@ func TestDeleteCommand(t *testing.T) {
 			[]string{"p/other.1/keep.pt"}, nil},
 		{"shallow prefix", []string{"delete", f.url("p/")}, 1,
 			"deleted 0, already absent 0, kept 0, failed 1 (0 transient, 1 permanent)", "cleanup.min_prefix_depth is 2", nil, nil},
-		{"bad URL", []string{"delete", "https://example.com/x"}, 2, "", `unsupported scheme "https"`, nil, nil},
-		{"bucket root", []string{"delete", f.url("")}, 2, "", "is a bucket root", nil, nil},
+		{"bad URL", []string{"delete", "https://example.com/x"}, 1,
+			"deleted 0, already absent 0, kept 0, failed 1 (0 transient, 1 permanent)", `unsupported scheme "https"`, nil, nil},
+		{"bucket root", []string{"delete", f.url("")}, 1,
+			"deleted 0, already absent 0, kept 0, failed 1 (0 transient, 1 permanent)", "is a bucket root", nil, nil},
 		{"no URL", []string{"delete"}, 2, "", "give one or more storage URLs", nil, nil},
 		{"unknown flag", []string{"delete", "--force", f.url("p/x")}, 2, "", "flag provided but not defined", nil, nil},
 	}

@@ -112,17 +112,20 @@ func requestID(ctx context.Context) string {
 	return hex.EncodeToString(b[:])
 }
 
-// ParseMessage decodes and checks a message, accepting Azure URLs on the
-// configured endpoints too.
+// ParseMessage decodes and checks a message like the package's
+// ParseMessage (an *InvalidError, or the message with an *ItemError), also
+// accepting Azure URLs on the configured endpoints. It is the producers'
+// check; Process itself runs a message whose entries are partly bad.
 func (d *Deleter) ParseMessage(data []byte) (Message, error) {
 	return parseMessage(data, d.urlOpts)
 }
 
 // Process is the queue path, the same on every platform: parse the message
-// body, run it, log and return the Summary. A message that does not parse
-// is StatusInvalid and reaches no store.
+// body, run it, log and return the Summary. A message that is unusable as a
+// whole (an *InvalidError) is StatusInvalid and reaches no store; entries
+// that can never be done fail one by one while the rest run.
 func (d *Deleter) Process(ctx context.Context, body []byte) Summary {
-	m, err := d.ParseMessage(body)
+	m, err := decodeMessage(body)
 	if err != nil {
 		s := Summary{RequestID: requestID(ctx), Status: StatusInvalid, Error: err.Error()}
 		s.log(ctx, d.log)
@@ -227,13 +230,17 @@ type groupKey struct {
 	entry, bucket string
 }
 
-// start checks each item's scope and starts the work; items that fail a
-// guard are reported without any store call.
+// start checks each item's scope and starts the work; items that cannot be
+// done or that fail a guard are reported without any store call.
 func (r *run) start(items []item) {
 	var urls []resolved
 	var prefixes []resolved
 	covered := map[string]bool{} // accepted prefixes, normalised
 	for _, it := range items {
+		if it.bad != nil {
+			r.fail(providerOf(it.raw), *it.bad)
+			continue
+		}
 		t, f := r.resolve(it)
 		if f != nil {
 			r.fail(string(it.u.Provider), *f)
@@ -311,7 +318,7 @@ func (r *run) resolve(it item) (target, *Failure) {
 	u := it.u
 	if it.prefix {
 		if depth := u.PrefixDepth(); depth < r.d.minDepth {
-			return target{}, &Failure{URL: it.raw, Code: "refused", Reason: fmt.Sprintf(
+			return target{}, &Failure{URL: it.raw, Code: codeRefused, Reason: fmt.Sprintf(
 				"the prefix is %d folder(s) below the bucket; cleanup.min_prefix_depth is %d", depth, r.d.minDepth)}
 		}
 	}
@@ -416,22 +423,25 @@ func (r *run) newer(t time.Time) bool {
 	return t.IsZero() || !t.Before(r.created.Truncate(time.Second))
 }
 
-// maxSweeps bounds the listings of one prefix: the first, and checks that
-// find what the first missed (objects written meanwhile, or stores whose
-// paging skips a key when the key before it is deleted, as gofakes3 behind
-// `rclone serve s3` does).
+// maxSweeps bounds the deleting listings of one prefix: the first, and
+// checks that find what the first missed (objects written meanwhile, or
+// stores whose paging skips a key when the key before it is deleted, as
+// gofakes3 behind `rclone serve s3` does). When the last of them still
+// deleted something, one more listing, which deletes nothing, confirms that
+// the prefix is gone.
 const maxSweeps = 3
 
 // prefix deletes a folder: it lists page by page, handing each page's keys
 // to delete workers as it goes, so only the pages and batches in flight are
 // in memory. Once those batches are done it lists again, and stops when a
 // listing finds nothing left to delete: a message succeeds only when the
-// prefix is gone.
+// prefix is gone. Objects that keep appearing (a writer still at work)
+// fail the prefix transiently, so that the message is redelivered.
 func (r *run) prefix(it item, t target) {
 	var batches sync.WaitGroup
 	var failed atomic.Int64
 	for sweep := 1; sweep <= maxSweeps; sweep++ {
-		handed, ok := r.listPrefix(it, t, sweep == 1, &batches, &failed)
+		handed, ok := r.listPrefix(it, t, sweep == 1, false, &batches, &failed)
 		batches.Wait()
 		// Failed keys are reported already; listing them again would only
 		// report them twice.
@@ -439,14 +449,21 @@ func (r *run) prefix(it item, t target) {
 			return
 		}
 	}
+	left, ok := r.listPrefix(it, t, false, true, nil, nil)
+	if ok && left > 0 {
+		r.fail(t.provider, Failure{URL: it.raw, Code: store.Transient.String(), Transient: true, Reason: fmt.Sprintf(
+			"%d object(s) still under the prefix after %d listings that deleted what they found: "+
+				"something may still be writing there; redelivery finishes the job", left, maxSweeps)})
+	}
 }
 
 // listPrefix is one listing of a prefix: it counts what stays (on the first
 // sweep only, so nothing is counted twice) and hands the rest to delete
-// workers. It returns how many keys it handed on, and false when the
-// listing itself failed (reported). A listing that fails transiently starts
-// again after the last key it handled (every provider lists in key order).
-func (r *run) listPrefix(it item, t target, first bool, batches *sync.WaitGroup, failed *atomic.Int64) (int, bool) {
+// workers, or, when confirm is set, only counts the rest. It returns how
+// many keys it handed on (or found to delete), and false when the listing
+// itself failed (reported). A listing that fails transiently starts again
+// after the last key it handled (every provider lists in key order).
+func (r *run) listPrefix(it item, t target, first, confirm bool, batches *sync.WaitGroup, failed *atomic.Int64) (int, bool) {
 	u := it.u
 	base := u
 	base.Key = ""
@@ -473,6 +490,8 @@ func (r *run) listPrefix(it item, t target, first bool, batches *sync.WaitGroup,
 					}
 				case r.dry:
 					c.WouldDelete++
+				case confirm:
+					handed++
 				default:
 					batch = append(batch, o.Key)
 					if len(batch) == limit {
@@ -676,6 +695,9 @@ func (r *run) count(provider string, c Counts) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.sum.add(c)
+	if provider == "" { // a URL of no known provider: in the totals only
+		return
+	}
 	p := r.sum.Providers[provider]
 	if p == nil {
 		p = &Counts{}

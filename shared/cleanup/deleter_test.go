@@ -216,25 +216,130 @@ func TestRunGuards(t *testing.T) {
 	})
 }
 
-// TestRunInvalidTouchesNothing: a message that does not parse, or a built
-// one that is invalid, reaches no store and says why.
+// TestRunInvalidTouchesNothing: a message unusable as a whole (not JSON, a
+// wrong type, another version, nothing or too much to delete) is
+// StatusInvalid, reaches no store and says why.
 func TestRunInvalidTouchesNothing(t *testing.T) {
 	f := newFixture(t, testConfig, nil)
-	for _, body := range []string{
-		`not json`, `{"version": 2, "urls": ["` + host + `x/y"]}`, `{"version": 1, "prefixes": ["s3://fake:9000/art/"]}`,
-		`{"version": 1, "urls": ["` + host + `a/../b"]}`, `{"version": 1, "urls": ["webdav://x/y/z"]}`,
+	many := make([]string, cleanup.MaxItems+1)
+	for i := range many {
+		many[i] = `"` + host + fmt.Sprintf("p/t.1/%d", i) + `"`
+	}
+	for _, tc := range []struct{ body, want string }{
+		{`not json`, "not a JSON object"},
+		{`{"version": 1, "urls": "` + host + `x/y"}`, "urls: must be a list"},
+		{`{"version": 2, "urls": ["` + host + `x/y"]}`, "version: is 2"},
+		{`{"version": 1, "urls": [], "prefixes": []}`, "neither urls nor prefixes"},
+		{`{"version": 1, "urls": [` + strings.Join(many, ",") + `]}`, "holds 10001 URLs and prefixes"},
 	} {
-		s := f.d.Process(context.Background(), []byte(body))
-		if !s.Invalid() || !s.Permanent() || s.Transient() || s.Error == "" || s.HTTPStatus() != 422 || s.Err() == nil {
-			t.Errorf("%s: summary %+v", body, s)
+		s := f.d.Process(context.Background(), []byte(tc.body))
+		if !s.Invalid() || !s.Permanent() || s.Transient() || !strings.Contains(s.Error, tc.want) || s.HTTPStatus() != 422 || s.Err() == nil {
+			t.Errorf("%.60s: summary %+v", tc.body, s)
 		}
 	}
-	s := f.d.Run(context.Background(), cleanup.Message{Version: 1, URLs: []string{host + "x/"}})
-	if !s.Invalid() || !strings.Contains(s.Error, "a folder goes in prefixes") {
+	s := f.d.Run(context.Background(), cleanup.Message{Version: 2, URLs: []string{host + "x/y"}})
+	if !s.Invalid() || !strings.Contains(s.Error, "version: is 2") {
 		t.Errorf("built message: %+v", s)
 	}
 	if n := f.mem.calls(); n != 0 {
 		t.Errorf("%d store calls for invalid messages", n)
+	}
+}
+
+// TestRunBadEntriesTouchNothing: a message whose entries can never be done
+// (bad URL, bucket root, `..`, a folder in urls) is a clear permanent
+// failure, each entry named with its code and reason, and not a single
+// store call.
+func TestRunBadEntriesTouchNothing(t *testing.T) {
+	tests := []struct {
+		name, body, url, code, reason string
+	}{
+		{"unknown scheme", `{"version": 1, "urls": ["webdav://x/y/z"]}`, "webdav://x/y/z", "invalid_url", `unsupported scheme "webdav"`},
+		{"ClearML fileserver", `{"version": 1, "urls": ["http://fs.example.com:8081/p/t.1/artifacts/a.csv"]}`,
+			"http://fs.example.com:8081/p/t.1/artifacts/a.csv", "invalid_url", `unsupported scheme "http"`},
+		{"bucket root", `{"version": 1, "prefixes": ["s3://fake:9000/art/"]}`, "s3://fake:9000/art/", "refused", "is a bucket root: whole buckets are never deleted"},
+		{"dot-dot", `{"version": 1, "urls": ["` + host + `a/../b"]}`, host + "a/../b", "invalid_url", `".." path segment`},
+		{"folder in urls", `{"version": 1, "urls": ["` + host + `p/t.1/"]}`, host + "p/t.1/", "invalid_url", "a folder goes in prefixes"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, testConfig, nil)
+			seed(f.mem, "art", clearmlKeys, old)
+			s := f.d.Process(context.Background(), []byte(tc.body))
+			if s.Status != cleanup.StatusPermanent || s.Invalid() || !s.Permanent() || s.Transient() || s.OK() ||
+				s.Failed != 1 || s.PermanentFailures != 1 || s.HTTPStatus() != 422 || s.Err() == nil {
+				t.Fatalf("summary: %s %+v", s.Status, s.Counts)
+			}
+			fl := s.Failures[0]
+			if fl.URL != tc.url || fl.Code != tc.code || !strings.Contains(fl.Reason, tc.reason) || fl.Transient {
+				t.Errorf("failure %+v, want url %s code %s reason %q", fl, tc.url, tc.code, tc.reason)
+			}
+			if !strings.Contains(s.Err().Error(), tc.reason) || !strings.Contains(s.String(), "failed 1 (0 transient, 1 permanent)") {
+				t.Errorf("Err() %v, String() %q", s.Err(), s.String())
+			}
+			if n := f.mem.calls(); n != 0 || f.mem.count() != len(clearmlKeys) {
+				t.Errorf("%d store calls, %d objects left", n, f.mem.count())
+			}
+			if !strings.Contains(f.logs.String(), `"msg":"cleanup failure"`) || !strings.Contains(f.logs.String(), `"level":"ERROR","msg":"cleanup"`) {
+				t.Errorf("no failure line, or the summary line is not at error level:\n%s", f.logs)
+			}
+		})
+	}
+}
+
+// TestRunMixedMessage: every entry that can be done is done; the ones that
+// cannot fail one by one, without a store call, and fail the message
+// permanently (SPEC.md section 9, "Mixed messages"). A prefix at the bucket
+// root and one too shallow are refused alike.
+func TestRunMixedMessage(t *testing.T) {
+	f := newFixture(t, testConfig, nil)
+	seed(f.mem, "art", clearmlKeys, old)
+	body := `{"version": 1, "task": "abc",
+	  "urls": ["` + host + `proj/other.1/models/model.pt", "http://fs.example.com:8081/proj/task.abc/artifacts/a.csv",
+	           "` + host + `proj/x/../y", "` + host + `proj/task.ab/", "http://fs.example.com:8081/proj/task.abc/artifacts/a.csv"],
+	  "prefixes": ["` + host + `proj/task.abc", "s3://fake:9000/art/", "` + host + `proj/"]}`
+	if _, err := f.d.ParseMessage([]byte(body)); err == nil || !strings.Contains(err.Error(), "and 3 more") {
+		t.Errorf("ParseMessage (the producers' check) = %v", err)
+	}
+	s := f.d.Process(context.Background(), []byte(body))
+	if s.Status != cleanup.StatusPermanent || s.Deleted != 5 || s.Failed != 5 || s.PermanentFailures != 5 || s.TransientFailures != 0 {
+		t.Fatalf("summary: %s %+v %+v", s.Status, s.Counts, s.Failures)
+	}
+	for k, survives := range map[string]bool{
+		"proj/other.1/models/model.pt": false, "proj/task.abc/models/Über model.pt": false,
+		"proj/task.abcd/artifacts/keep.bin": true, "proj/task.ab/models/m.pt": true, "proj/other.1/models/model.pt.bak": true,
+	} {
+		if f.mem.has("art", k) != survives {
+			t.Errorf("%q: survives=%v, want %v", k, !survives, survives)
+		}
+	}
+	got := map[string]string{}
+	for _, fl := range s.Failures {
+		got[fl.URL] = fl.Code
+	}
+	want := map[string]string{
+		"http://fs.example.com:8081/proj/task.abc/artifacts/a.csv": "invalid_url", // once, though sent twice
+		host + "proj/x/../y":   "invalid_url",
+		host + "proj/task.ab/": "invalid_url",
+		"s3://fake:9000/art/":  "refused",
+		host + "proj/":         "refused",
+	}
+	if len(s.Failures) != len(want) {
+		t.Errorf("failures %v", got)
+	}
+	for u, code := range want {
+		if got[u] != code {
+			t.Errorf("failure for %s: code %q, want %q (all: %v)", u, got[u], code, got)
+		}
+	}
+	// The good entries' calls only: one DeleteObjects for the URL, one for
+	// the prefix's batch, and the prefix's two listings (the second empty).
+	if d, l, st := f.mem.deletes.Load(), f.mem.listCalls.Load(), f.mem.stats.Load(); d != 2 || l != 2 || st != 0 {
+		t.Errorf("store calls: %d deletes, %d lists, %d stats", d, l, st)
+	}
+	// The http:// URL has no provider: it counts in the totals only.
+	if s.Providers["s3"].Failed != 4 || s.Providers["s3"].Deleted != 5 || len(s.Providers) != 1 {
+		t.Errorf("providers: s3 %+v, %d providers", s.Providers["s3"], len(s.Providers))
 	}
 }
 
@@ -439,6 +544,63 @@ func TestRunSweepsWhatTheListingMissed(t *testing.T) {
 	s := f.d.Run(context.Background(), cleanup.Message{Version: 1, Prefixes: []string{host + "p/t.1/"}})
 	if !s.OK() || s.Deleted != 4 || f.mem.count() != 0 || !added {
 		t.Fatalf("summary: %s %+v, %d left", s.Status, s.Counts, f.mem.count())
+	}
+}
+
+// TestRunConfirmsThePrefixIsGone: when the last sweep still deleted
+// something, a writer may still be at work; one more listing decides. A
+// writer that has stopped leaves the prefix empty (done); one that keeps
+// writing fails the prefix transiently, so the message is redelivered
+// rather than reported done with objects left behind.
+func TestRunConfirmsThePrefixIsGone(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		writes int64 // objects the writer adds, one per DeleteObjects call
+		ok     bool
+	}{
+		{"writer stops during the sweeps", 2, true},
+		{"writer keeps writing", 1 << 30, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, testConfig, nil)
+			seed(f.mem, "art", []string{"p/t.1/a", "p/t.1/b", "p/t.1/c"}, old)
+			f.mem.put("art", "p/t.10/keep", old)
+			var written atomic.Int64
+			f.mem.fault = func(op, bucket, key string) error {
+				// Called with the store's lock held: write directly.
+				if op == "delete" && key == "p/t.1/a" || op == "delete" && strings.HasPrefix(key, "p/t.1/new-") {
+					if n := written.Add(1); n <= tc.writes {
+						f.mem.objects[bucket+"/"+fmt.Sprintf("p/t.1/new-%03d", n)] = old
+					}
+				}
+				return nil
+			}
+			s := f.d.Run(context.Background(), cleanup.Message{Version: 1, Prefixes: []string{host + "p/t.1/"}})
+			left := f.mem.count() - 1 // p/t.10/keep stays
+			if tc.ok {
+				if !s.OK() || s.Deleted != 5 || left != 0 {
+					t.Fatalf("summary: %s %+v %v, %d left", s.Status, s.Counts, s.Failures, left)
+				}
+			} else {
+				if s.Status != cleanup.StatusTransient || !s.Transient() || s.HTTPStatus() != 503 || s.Failed != 1 || left != 1 {
+					t.Fatalf("summary: %s %+v %v, %d left", s.Status, s.Counts, s.Failures, left)
+				}
+				fl := s.Failures[0]
+				if fl.URL != host+"p/t.1/" || fl.Code != "transient" || !fl.Transient || !strings.Contains(fl.Reason, "1 object(s) still under the prefix") {
+					t.Errorf("failure %+v", fl)
+				}
+				if s.Deleted != 3+1+1 { // the seeded three, then one per later sweep
+					t.Errorf("deleted %d", s.Deleted)
+				}
+			}
+			// Three deleting sweeps, then one confirming listing.
+			if got := f.mem.listCalls.Load(); got != 4 {
+				t.Errorf("%d listings, want 4", got)
+			}
+			if !f.mem.has("art", "p/t.10/keep") {
+				t.Error("a neighbouring folder was touched")
+			}
+		})
 	}
 }
 

@@ -35,7 +35,8 @@ type memStore struct {
 	// (S3 reports them deleted).
 	notFoundOnDelete bool
 
-	deletes, lists, stats atomic.Int64
+	deletes, lists, stats atomic.Int64 // calls; lists counts pages
+	listCalls             atomic.Int64 // List calls, empty listings too
 	inFlight, maxInFlight atomic.Int64
 	// listed-but-not-deleted keys, to show that a prefix streams.
 	outstanding, maxOutstanding atomic.Int64
@@ -112,6 +113,7 @@ func (m *memStore) DeleteObjects(ctx context.Context, bucket string, keys []stri
 
 func (m *memStore) List(ctx context.Context, bucket, prefix string, fn func([]store.ObjectInfo) error) error {
 	defer m.enter()()
+	m.listCalls.Add(1)
 	m.mu.Lock()
 	var keys []string
 	for k := range m.objects {

@@ -44,6 +44,8 @@ func TestHTTPHandler(t *testing.T) {
 		{"charset is fine", "POST", "bearer " + token, "application/json; charset=utf-8", msg("p/t.1/b"), 200, "", cleanup.StatusOK},
 		{"invalid message", "POST", "Bearer " + token, "application/json", `{"version": 2, "urls": ["s3://b/k/x"]}`, 422, "", cleanup.StatusInvalid},
 		{"permanent failure", "POST", "Bearer " + token, "application/json", msg("p/t.1/c", "p/t.1/denied"), 422, "", cleanup.StatusPermanent},
+		{"bad entry among good ones", "POST", "Bearer " + token, "application/json",
+			`{"version": 1, "urls": ["` + host + `p/t.1/c", "http://fs.example.com:8081/p/t.1/c"]}`, 422, "", cleanup.StatusPermanent},
 		{"transient failure", "POST", "Bearer " + token, "application/json", msg("p/t.1/slow", "p/t.1/denied"), 503, "", cleanup.StatusTransient},
 		{"wrong method", "GET", "Bearer " + token, "", "", 405, "method_not_allowed", ""},
 		{"no token", "POST", "", "application/json", msg("p/t.1/a"), 401, "unauthenticated", ""},
@@ -100,8 +102,12 @@ func TestHTTPHandler(t *testing.T) {
 			if tc.status == 503 && w.Header().Get("Retry-After") == "" {
 				t.Error("503 without Retry-After")
 			}
-			if s.Status == cleanup.StatusPermanent && (len(s.Failures) != 1 || !strings.Contains(s.Failures[0].Reason, "AccessDenied")) {
+			if tc.name == "permanent failure" && (len(s.Failures) != 1 || !strings.Contains(s.Failures[0].Reason, "AccessDenied")) {
 				t.Errorf("failures %+v", s.Failures)
+			}
+			if tc.name == "bad entry among good ones" && (s.Deleted != 1 || f.mem.has("art", "p/t.1/c") || len(s.Failures) != 1 ||
+				s.Failures[0].Code != "invalid_url" || f.mem.calls() != before+1) {
+				t.Errorf("the good entry must be done and the bad one fail alone: %+v %+v", s.Counts, s.Failures)
 			}
 		})
 	}

@@ -75,15 +75,74 @@ type wire struct {
 	DryRun   json.RawMessage `json:"dry_run"`
 }
 
+// ItemError is an entry of urls or prefixes that can never be done: a URL
+// that does not parse or that no store can address (an unknown scheme, a
+// `..` segment, a ClearML fileserver http:// URL), an object URL that names a
+// bucket or ends in "/", a prefix at a bucket's root. The message itself is
+// valid: the cleanup function does every other item, fails this one
+// permanently without any store call, and so fails the message (SPEC.md
+// section 9, "Mixed messages").
+type ItemError struct {
+	// Field is the entry at fault, e.g. "urls[3]".
+	Field string
+	// URL is the entry as sent (clipped).
+	URL string
+	// Code is the Failure code the cleanup function reports for it:
+	// invalid_url or refused.
+	Code    string
+	Message string
+	// More counts the other bad entries of the same message.
+	More int
+}
+
+func (e *ItemError) Error() string {
+	msg := "deletion message: " + e.Field + ": " + e.Message
+	if e.More > 0 {
+		msg += fmt.Sprintf(" (and %d more entries that cannot be deleted)", e.More)
+	}
+	return msg
+}
+
 // ParseMessage decodes and checks a deletion message with the default URL
-// syntax (Azure URLs on *.blob.core.windows.net only). Entrypoints use
-// Deleter.ParseMessage, which also knows the configured Azure endpoints.
-// Unknown fields are ignored; every error is an *InvalidError.
+// syntax (Azure URLs on *.blob.core.windows.net only), for producers that
+// want to refuse anything the cleanup function would not do. Entrypoints
+// use Deleter.ParseMessage, which also knows the configured Azure
+// endpoints. Unknown fields are ignored. A message that can never be
+// processed is an *InvalidError; a valid message with entries that can
+// never be done is returned together with an *ItemError naming the first.
 func ParseMessage(data []byte) (Message, error) {
 	return parseMessage(data, storageurl.Options{})
 }
 
 func parseMessage(data []byte, opts storageurl.Options) (Message, error) {
+	m, err := decodeMessage(data)
+	if err != nil {
+		return Message{}, err
+	}
+	items, err := m.check(opts)
+	if err != nil {
+		return Message{}, err
+	}
+	var first *ItemError
+	for _, it := range items {
+		switch {
+		case it.bad == nil:
+		case first == nil:
+			first = &ItemError{Field: it.field, URL: it.bad.URL, Code: it.bad.Code, Message: it.bad.Reason}
+		default:
+			first.More++
+		}
+	}
+	if first != nil {
+		return m, first
+	}
+	return m, nil
+}
+
+// decodeMessage decodes a message and checks what makes it unusable as a
+// whole (every error is an *InvalidError); its entries are checked one by
+// one when it runs.
+func decodeMessage(data []byte) (Message, error) {
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 {
 		return Message{}, invalid("", "the message is empty: send a JSON object such as {\"version\": 1, \"urls\": [...]}")
@@ -139,7 +198,7 @@ func parseMessage(data []byte, opts storageurl.Options) (Message, error) {
 	if err := decodeOptional(w.DryRun, &m.DryRun); err != nil {
 		return Message{}, invalid("dry_run", "must be true or false")
 	}
-	if _, err := m.check(opts); err != nil {
+	if err := m.checkSize(); err != nil {
 		return Message{}, err
 	}
 	return m, nil
@@ -159,59 +218,99 @@ type item struct {
 	field  string // e.g. "urls[3]"
 	u      storageurl.URL
 	prefix bool
+	// bad, when set, is why the item can never be done: it is reported
+	// as a permanent failure and reaches no store.
+	bad *Failure
 }
 
-// check validates a message built by hand (the CLI) or parsed, and returns
-// its items with prefixes normalised to end in "/". Duplicate URLs are
-// dropped: deleting one twice in a batch would count it twice.
-func (m Message) check(opts storageurl.Options) ([]item, error) {
+// checkSize checks what makes a message unusable as a whole: its version and
+// its number of items.
+func (m Message) checkSize() error {
 	if m.Version != Version {
-		return nil, invalid("version", "is %d; this reader understands version %d only", m.Version, Version)
+		return invalid("version", "is %d; this reader understands version %d only", m.Version, Version)
 	}
 	n := len(m.URLs) + len(m.Prefixes)
 	if n == 0 {
-		return nil, invalid("", "neither urls nor prefixes holds anything to delete")
+		return invalid("", "neither urls nor prefixes holds anything to delete")
 	}
 	if n > MaxItems {
-		return nil, invalid("", "holds %d URLs and prefixes; the limit is %d together: split the job into several messages", n, MaxItems)
+		return invalid("", "holds %d URLs and prefixes; the limit is %d together: split the job into several messages", n, MaxItems)
 	}
+	return nil
+}
+
+// check validates a message built by hand (the CLI) or parsed, and returns
+// its items with prefixes normalised to end in "/". The error is an
+// *InvalidError for the message as a whole; an entry that can never be done
+// comes back as an item with bad set, so that the rest still runs. Duplicate
+// URLs are dropped: deleting one twice in a batch would count it twice.
+func (m Message) check(opts storageurl.Options) ([]item, error) {
+	if err := m.checkSize(); err != nil {
+		return nil, err
+	}
+	n := len(m.URLs) + len(m.Prefixes)
 	items := make([]item, 0, n)
 	seen := make(map[string]bool, n)
+	add := func(key string, it item) {
+		if !seen[key] {
+			seen[key] = true
+			items = append(items, it)
+		}
+	}
+	refuse := func(it item, code, format string, args ...any) {
+		it.bad = &Failure{URL: clip(it.raw), Code: code, Reason: fmt.Sprintf(format, args...)}
+		kind := "url"
+		if it.prefix {
+			kind = "prefix"
+		}
+		add("bad "+kind+":"+it.raw, it)
+	}
 	for i, raw := range m.URLs {
-		field := fmt.Sprintf("urls[%d]", i)
+		it := item{raw: raw, field: fmt.Sprintf("urls[%d]", i)}
 		u, err := opts.Parse(raw)
-		if err != nil {
-			return nil, invalid(field, "%v", err)
-		}
-		if strings.HasSuffix(u.Key, "/") {
-			return nil, invalid(field, "%s ends in /: a folder goes in prefixes", clip(raw))
-		}
-		if u.Key == "" {
-			return nil, invalid(field, "%s names a bucket, not an object", clip(raw))
-		}
-		if k := u.String(); !seen[k] {
-			seen[k] = true
-			items = append(items, item{raw: raw, field: field, u: u})
+		switch {
+		case err != nil:
+			refuse(it, codeInvalidURL, "%v", err)
+		case strings.HasSuffix(u.Key, "/"):
+			refuse(it, codeInvalidURL, "%s ends in /: a folder goes in prefixes", clip(raw))
+		case u.Key == "":
+			refuse(it, codeInvalidURL, "%s names a bucket, not an object", clip(raw))
+		default:
+			it.u = u
+			add(u.String(), it)
 		}
 	}
 	for i, raw := range m.Prefixes {
-		field := fmt.Sprintf("prefixes[%d]", i)
+		it := item{raw: raw, field: fmt.Sprintf("prefixes[%d]", i), prefix: true}
 		u, err := opts.Parse(raw)
-		if err != nil {
-			return nil, invalid(field, "%v", err)
-		}
-		if u.PrefixDepth() == 0 {
-			return nil, invalid(field, "%s is a bucket root: whole buckets are never deleted", clip(raw))
-		}
-		if !strings.HasSuffix(u.Key, "/") {
-			u.Key += "/"
-		}
-		if k := "prefix:" + u.String(); !seen[k] {
-			seen[k] = true
-			items = append(items, item{raw: raw, field: field, u: u, prefix: true})
+		switch {
+		case err != nil:
+			refuse(it, codeInvalidURL, "%v", err)
+		case u.PrefixDepth() == 0:
+			refuse(it, codeRefused, "%s is a bucket root: whole buckets are never deleted", clip(raw))
+		default:
+			if !strings.HasSuffix(u.Key, "/") {
+				u.Key += "/"
+			}
+			it.u = u
+			add("prefix:"+u.String(), it)
 		}
 	}
 	return items, nil
+}
+
+// providerOf names the provider of a URL that may not parse, from its
+// scheme; empty when the scheme is none of them.
+func providerOf(raw string) string {
+	scheme, _, ok := strings.Cut(raw, "://")
+	if !ok {
+		return ""
+	}
+	switch p := storageurl.Provider(strings.ToLower(scheme)); p {
+	case storageurl.S3, storageurl.GCS, storageurl.Azure:
+		return string(p)
+	}
+	return ""
 }
 
 // clip keeps echoed input short in messages and logs.

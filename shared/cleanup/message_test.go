@@ -76,17 +76,9 @@ func TestParseMessageInvalid(t *testing.T) {
 		{"empty lists", `{"version": 1, "urls": [], "prefixes": []}`, "neither urls nor prefixes"},
 		{"urls not a list", `{"version": 1, "urls": "s3://b/k/x"}`, "urls: must be a list"},
 		{"too many", `{"version": 1, "urls": [` + strings.Join(many, ",") + `]}`, "holds 10001 URLs and prefixes; the limit is 10000"},
-		{"unknown scheme", `{"version": 1, "urls": ["ftp://b/k/x"]}`, `urls[0]: unsupported scheme "ftp"`},
-		{"https URL", `{"version": 1, "urls": ["https://b.s3.amazonaws.com/k"]}`, `urls[0]: unsupported scheme "https"`},
-		{"bucket root prefix", `{"version": 1, "prefixes": ["s3://b/"]}`, "prefixes[0]: s3://b/ is a bucket root"},
-		{"bucket root prefix, no slash", `{"version": 1, "prefixes": ["gs://b"]}`, "is a bucket root"},
-		{"slashes only", `{"version": 1, "prefixes": ["s3://b///"]}`, "is a bucket root"},
-		{"host bucket root", `{"version": 1, "prefixes": ["s3://host:9000/b/"]}`, "is a bucket root"},
-		{"dot-dot", `{"version": 1, "prefixes": ["s3://b/p/../other/"]}`, `prefixes[0]: the key contains a ".." path segment`},
-		{"dot-dot in url", `{"version": 1, "urls": ["s3://b/p/../x"]}`, `urls[0]: the key contains a ".." path segment`},
-		{"url ends in slash", `{"version": 1, "urls": ["s3://b/p/t.1/artifacts/"]}`, "urls[0]: s3://b/p/t.1/artifacts/ ends in /: a folder goes in prefixes"},
-		{"url without key", `{"version": 1, "urls": ["s3://b"]}`, "names a bucket, not an object"},
-		{"second url bad", `{"version": 1, "urls": ["s3://b/k/x", "s3://b/k/y?versionId=1"]}`, "urls[1]: the url contains a query"},
+		{"too many, some bad", `{"version": 1, "urls": [` + strings.Join(many, ",") + `], "prefixes": ["s3://b/"]}`, "holds 10002 URLs and prefixes"},
+		{"urls holds a number", `{"version": 1, "urls": ["s3://b/k/x", 7]}`, "urls: must be a list"},
+		{"prefixes not a list", `{"version": 1, "prefixes": {"a": "s3://b/k/"}}`, "prefixes: must be a list"},
 		{"created not a time", `{"version": 1, "urls": ["s3://b/k/x"], "created": "yesterday"}`, `created: "yesterday" is not an RFC 3339 time`},
 		{"created a number", `{"version": 1, "urls": ["s3://b/k/x"], "created": 1763805600}`, "created: must be an RFC 3339 time string"},
 		{"dry_run a string", `{"version": 1, "urls": ["s3://b/k/x"], "dry_run": "yes"}`, "dry_run: must be true or false"},
@@ -101,6 +93,52 @@ func TestParseMessageInvalid(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %q\ndoes not contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestParseMessageItemErrors: an entry that can never be done leaves the
+// message valid: ParseMessage returns the message with an *ItemError (never
+// an *InvalidError) naming the entry, its failure code and the problem, so
+// that a producer can refuse it while the cleanup function runs the rest.
+func TestParseMessageItemErrors(t *testing.T) {
+	tests := []struct {
+		name, in, field, code, want string
+		more                        int
+	}{
+		{"unknown scheme", `{"version": 1, "urls": ["ftp://b/k/x"]}`, "urls[0]", "invalid_url", `unsupported scheme "ftp"`, 0},
+		{"https URL", `{"version": 1, "urls": ["https://b.s3.amazonaws.com/k"]}`, "urls[0]", "invalid_url", `unsupported scheme "https"`, 0},
+		{"ClearML fileserver URL", `{"version": 1, "urls": ["http://files.example.com:8081/p/t.1/artifacts/a/a.csv"]}`, "urls[0]", "invalid_url", `unsupported scheme "http"`, 0},
+		{"bucket root prefix", `{"version": 1, "prefixes": ["s3://b/"]}`, "prefixes[0]", "refused", "s3://b/ is a bucket root", 0},
+		{"bucket root prefix, no slash", `{"version": 1, "prefixes": ["gs://b"]}`, "prefixes[0]", "refused", "is a bucket root", 0},
+		{"slashes only", `{"version": 1, "prefixes": ["s3://b///"]}`, "prefixes[0]", "refused", "is a bucket root", 0},
+		{"host bucket root", `{"version": 1, "prefixes": ["s3://host:9000/b/"]}`, "prefixes[0]", "refused", "is a bucket root", 0},
+		{"dot-dot", `{"version": 1, "prefixes": ["s3://b/p/../other/"]}`, "prefixes[0]", "invalid_url", `the key contains a ".." path segment`, 0},
+		{"dot-dot in url", `{"version": 1, "urls": ["s3://b/p/../x"]}`, "urls[0]", "invalid_url", `the key contains a ".." path segment`, 0},
+		{"url ends in slash", `{"version": 1, "urls": ["s3://b/p/t.1/artifacts/"]}`, "urls[0]", "invalid_url", "s3://b/p/t.1/artifacts/ ends in /: a folder goes in prefixes", 0},
+		{"url without key", `{"version": 1, "urls": ["s3://b"]}`, "urls[0]", "invalid_url", "names a bucket, not an object", 0},
+		{"second url bad", `{"version": 1, "urls": ["s3://b/k/x", "s3://b/k/y?versionId=1"]}`, "urls[1]", "invalid_url", "the url contains a query", 0},
+		{"several bad among good", `{"version": 1, "urls": ["s3://b/k/x", "http://fs:8081/a", "ftp://b/c/d"], "prefixes": ["s3://b/p/t.1/", "s3://b/"]}`, "urls[1]", "invalid_url", `unsupported scheme "http"`, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := cleanup.ParseMessage([]byte(tc.in))
+			var ie *cleanup.ItemError
+			if !errors.As(err, &ie) {
+				t.Fatalf("ParseMessage = %v, want an *ItemError", err)
+			}
+			var inv *cleanup.InvalidError
+			if errors.As(err, &inv) {
+				t.Errorf("an entry's problem is an *InvalidError: %v", err)
+			}
+			if ie.Field != tc.field || ie.Code != tc.code || ie.More != tc.more || !strings.Contains(ie.Message, tc.want) ||
+				!strings.HasPrefix(err.Error(), "deletion message: "+tc.field+": ") || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %+v (%q), want field %s code %s more %d message %q", ie, err, tc.field, tc.code, tc.more, tc.want)
+			}
+			// The message comes back whole: the producer decides.
+			if m.Version != 1 || len(m.URLs)+len(m.Prefixes) == 0 {
+				t.Errorf("message %+v", m)
 			}
 		})
 	}

@@ -321,18 +321,32 @@ func runS3Suite(t *testing.T, e *s3Env) {
 		for _, body := range []string{
 			`{"version": 1, "urls": [` + many + `]}`,
 			`{"version": 3, "urls": ["` + e.url("p/t.1/x") + `"]}`,
-			`{"version": 1, "prefixes": ["s3://` + e.hostPort + `/art/"]}`,
-			`{"version": 1, "prefixes": ["` + e.url("p/../p/t.1") + `"]}`,
-			`{"version": 1, "urls": ["` + e.url("p/t.1/x") + `", "abfs://x/y"]}`,
-			`{"version": 1, "urls": ["` + e.url("p/t.1/") + `"]}`,
 			`<xml/>`,
 		} {
 			if s := e.d.Process(ctx, []byte(body)); !s.Invalid() || s.Error == "" {
 				t.Errorf("%.80s: %+v", body, s)
 			}
 		}
+		// Entries that can never be done fail one by one, permanently.
+		for body, code := range map[string]string{
+			`{"version": 1, "prefixes": ["s3://` + e.hostPort + `/art/"]}`:                           "refused",
+			`{"version": 1, "prefixes": ["` + e.url("p/../p/t.1") + `"]}`:                            "invalid_url",
+			`{"version": 1, "urls": ["abfs://x/y", "http://` + e.hostPort + `/art/p/t.1/x"]}`:        "invalid_url",
+			`{"version": 1, "urls": ["` + e.url("p/t.1/") + `"], "prefixes": ["` + e.url("") + `"]}`: "",
+		} {
+			s := e.d.Process(ctx, []byte(body))
+			if s.Status != cleanup.StatusPermanent || s.Failed == 0 || s.Failed != s.PermanentFailures || s.Deleted != 0 ||
+				code != "" && s.Failures[0].Code != code {
+				t.Errorf("%.80s: %+v", body, s)
+			}
+		}
 		if n := e.reqs.total(); n != 0 {
 			t.Errorf("%d requests reached the store", n)
+		}
+		// Beside a good entry, only the good one reaches the store.
+		s := e.d.Process(ctx, []byte(`{"version": 1, "urls": ["`+e.url("p/t.1/x")+`", "abfs://x/y"]}`))
+		if s.Status != cleanup.StatusPermanent || s.Deleted != 1 || s.Failed != 1 || e.reqs.total() != 1 {
+			t.Errorf("mixed: %+v, %d requests", s, e.reqs.total())
 		}
 	})
 }

@@ -17,9 +17,13 @@ const (
 	// hold permanent failures; redelivery is idempotent, so the rest of the
 	// job is finished and the permanent ones are dead-lettered in the end).
 	StatusTransient = "transient_failure"
-	// StatusPermanent: every failure is one that retrying cannot fix.
+	// StatusPermanent: every failure is one that retrying cannot fix
+	// (entries that can never be done among them: every other entry was
+	// still done).
 	StatusPermanent = "permanent_failure"
-	// StatusInvalid: the message itself is unusable; nothing was touched.
+	// StatusInvalid: the message as a whole is unusable (not JSON, a wrong
+	// type, another version, nothing or more than MaxItems to delete);
+	// nothing was touched.
 	StatusInvalid = "invalid_message"
 )
 
@@ -64,12 +68,22 @@ func (c *Counts) add(o Counts) {
 type Failure struct {
 	URL string `json:"url"`
 	// Code is what kind of failure: transient, permission_denied,
-	// invalid_argument, not_configured, no_matching_rule, refused,
-	// not_supported.
+	// invalid_argument, invalid_url, not_configured, no_matching_rule,
+	// refused, not_supported.
 	Code      string `json:"code"`
 	Reason    string `json:"reason"`
 	Transient bool   `json:"transient"`
 }
+
+// Failure codes of items that reach no store.
+const (
+	// codeInvalidURL: the entry does not parse, names no object, or is a
+	// folder in urls.
+	codeInvalidURL = "invalid_url"
+	// codeRefused: a guard refuses the prefix (bucket root, shallower than
+	// cleanup.min_prefix_depth).
+	codeRefused = "refused"
+)
 
 // Summary is the outcome of one message: the JSON answer of POST /cleanup,
 // the fields of its summary log line, and what every entrypoint decides on.

@@ -17,7 +17,10 @@ import (
 // fail, each with a reason a person can act on, at error level, and without
 // a single request reaching the store; a good message in the same batch is
 // done. Failing them (not dropping them) sends them to the dead-letter
-// queue, where an operator sees them.
+// queue, where an operator sees them. A message unusable as a whole is
+// invalid_message with the reason in its summary line; one whose entries
+// can never be done (unknown scheme, bucket root, `..`) is
+// permanent_failure with the reason on each entry's failure line.
 func TestCleanupBadMessagesArePermanent(t *testing.T) {
 	w := newCleanupWorld(t)
 	var sample events.SQSEvent
@@ -28,15 +31,18 @@ func TestCleanupBadMessagesArePermanent(t *testing.T) {
 	for i := range many {
 		many[i] = w.url(fmt.Sprintf("Proj/task.many/%d", i))
 	}
-	bad := []struct{ body, reason string }{
-		{`this is not JSON`, "not a JSON object"},
-		{`{"version": 1, "urls": ["` + w.url("Proj/task.x/a") + `"`, "not valid JSON"},
-		{`{"version": 2, "urls": ["` + w.url("Proj/task.x/a") + `"]}`, "version: is 2; this reader understands version 1 only"},
-		{message("many", many, nil), "holds 10001 URLs and prefixes; the limit is 10000"},
-		{message("ftp", []string{"ftp://" + w.proxy.hostPort + "/" + sampleBucket + "/Proj/task.x/a"}, nil), `unsupported scheme \"ftp\"`},
-		{message("root", nil, []string{w.url("")}), "is a bucket root"},
-		{message("dotdot", []string{w.url("Proj/task.x/../../etc/passwd")}, nil), `contains a \"..\" path segment`},
-		{message("empty", nil, nil), "neither urls nor prefixes"},
+	bad := []struct {
+		body, reason string
+		entry        bool // an entry's failure, not the message's
+	}{
+		{`this is not JSON`, "not a JSON object", false},
+		{`{"version": 1, "urls": ["` + w.url("Proj/task.x/a") + `"`, "not valid JSON", false},
+		{`{"version": 2, "urls": ["` + w.url("Proj/task.x/a") + `"]}`, "version: is 2; this reader understands version 1 only", false},
+		{message("many", many, nil), "holds 10001 URLs and prefixes; the limit is 10000", false},
+		{message("ftp", []string{"ftp://" + w.proxy.hostPort + "/" + sampleBucket + "/Proj/task.x/a"}, nil), `unsupported scheme \"ftp\"`, true},
+		{message("root", nil, []string{w.url("")}), "is a bucket root", true},
+		{message("dotdot", []string{w.url("Proj/task.x/../../etc/passwd")}, nil), `contains a \"..\" path segment`, true},
+		{message("empty", nil, nil), "neither urls nor prefixes", false},
 	}
 	var ev events.SQSEvent
 	for i, b := range bad {
@@ -74,10 +80,29 @@ func TestCleanupBadMessagesArePermanent(t *testing.T) {
 		t.Fatalf("bad messages sent %d requests to the store", n)
 	}
 	for i, b := range bad {
-		lines := waitSummaries(t, emu.Logs, fmt.Sprintf("bad-%d", i), 1)
-		if len(lines) != 1 || lines[0]["status"] != "invalid_message" || lines[0]["level"] != "ERROR" ||
-			!strings.Contains(fmt.Sprint(lines[0]["error"]), strings.ReplaceAll(b.reason, `\"`, `"`)) {
+		id := fmt.Sprintf("bad-%d", i)
+		reason := strings.ReplaceAll(b.reason, `\"`, `"`)
+		lines := waitSummaries(t, emu.Logs, id, 1)
+		if !b.entry {
+			if len(lines) != 1 || lines[0]["status"] != "invalid_message" || lines[0]["level"] != "ERROR" ||
+				!strings.Contains(fmt.Sprint(lines[0]["error"]), reason) {
+				t.Errorf("bad message %d (%q): summary %v", i, b.reason, lines)
+			}
+			continue
+		}
+		if len(lines) != 1 || lines[0]["status"] != "permanent_failure" || lines[0]["level"] != "ERROR" ||
+			lines[0]["permanent_failures"] != 1.0 || lines[0]["transient_failures"] != 0.0 {
 			t.Errorf("bad message %d (%q): summary %v", i, b.reason, lines)
+		}
+		var failure map[string]any
+		for _, l := range strings.Split(emu.Logs(), "\n") {
+			var m map[string]any
+			if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "cleanup failure" && m["request_id"] == id {
+				failure = m
+			}
+		}
+		if failure == nil || failure["level"] != "ERROR" || failure["transient"] != false || !strings.Contains(fmt.Sprint(failure["reason"]), reason) {
+			t.Errorf("bad message %d (%q): failure line %v", i, b.reason, failure)
 		}
 	}
 
