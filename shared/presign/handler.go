@@ -111,7 +111,7 @@ func New(o Options) (*Handler, error) {
 // request's syntax (400), then policy (403): SPEC.md section 9.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rid := requestID(r)
-	w.Header().Set("X-Request-Id", rid)
+	w.Header()["X-Request-Id"] = []string{rid} // canonical keys set directly: the hot path
 	rec := &logRecord{rid: rid, method: r.Method, path: r.URL.Path}
 	defer func() { h.logRequest(r.Context(), rec) }()
 
@@ -236,14 +236,14 @@ func (h *Handler) single(w http.ResponseWriter, r *http.Request, id clearmlauth.
 		return http.StatusOK
 	}
 	hdr := w.Header()
-	hdr.Set("Location", res.SignedURL)
+	hdr["Location"] = []string{res.SignedURL}
 	remaining := res.expiresAt.Sub(h.now())
 	if remaining < minCacheable {
-		hdr.Set("Cache-Control", "no-store")
+		hdr["Cache-Control"] = []string{"no-store"}
 	} else {
-		hdr.Set("Cache-Control", "private, max-age="+strconv.FormatInt(int64(remaining/2/time.Second), 10))
+		hdr["Cache-Control"] = []string{"private, max-age=" + strconv.FormatInt(int64(remaining/2/time.Second), 10)}
 	}
-	hdr.Set("Vary", h.vary)
+	hdr["Vary"] = []string{h.vary}
 	w.WriteHeader(http.StatusFound)
 	return http.StatusFound
 }

@@ -80,27 +80,32 @@ func (o Options) Parse(raw string) (URL, error) {
 	if raw == "" {
 		return URL{}, errorf("the url is empty: give a storage URL such as s3://bucket/path/file")
 	}
+	// One pass over the bytes for what an ASCII URL can hold wrongly; the
+	// UTF-8 checks run only when there is non-ASCII (every request parses).
+	ascii := true
 	for i := 0; i < len(raw); i++ {
-		if c := raw[i]; c < 0x20 || c == 0x7f {
+		switch c := raw[i]; {
+		case c < 0x20 || c == 0x7f:
 			return URL{}, errorf("the url contains a control character at byte %d", i)
+		case c == '\\':
+			return URL{}, errorf("the url contains a backslash")
+		case c == '#':
+			return URL{}, errorf("the url contains a fragment (#): storage URLs have none")
+		case c == '?':
+			return URL{}, errorf("the url contains a query (?): storage URLs have none")
+		case c >= 0x80:
+			ascii = false
 		}
 	}
-	if !utf8.ValidString(raw) {
-		return URL{}, errorf("the url is not valid UTF-8: storage keys are UTF-8 text")
-	}
-	for i, r := range raw {
-		if r >= 0x80 && r <= 0x9f {
-			return URL{}, errorf("the url contains a control character at byte %d", i)
+	if !ascii {
+		if !utf8.ValidString(raw) {
+			return URL{}, errorf("the url is not valid UTF-8: storage keys are UTF-8 text")
 		}
-	}
-	if strings.ContainsRune(raw, '\\') {
-		return URL{}, errorf("the url contains a backslash")
-	}
-	if strings.ContainsRune(raw, '#') {
-		return URL{}, errorf("the url contains a fragment (#): storage URLs have none")
-	}
-	if strings.ContainsRune(raw, '?') {
-		return URL{}, errorf("the url contains a query (?): storage URLs have none")
+		for i, r := range raw {
+			if r >= 0x80 && r <= 0x9f {
+				return URL{}, errorf("the url contains a control character at byte %d", i)
+			}
+		}
 	}
 	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok {
