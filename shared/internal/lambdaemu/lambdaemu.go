@@ -10,7 +10,6 @@
 package lambdaemu
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -69,7 +68,7 @@ type Emulator struct {
 
 	bin  string
 	env  []string // without AWS_LAMBDA_RUNTIME_API, which is per runtime
-	logs syncBuffer
+	logs testserver.SyncBuffer
 	sem  chan struct{} // one invocation at a time, like one Lambda execution environment
 
 	mu sync.Mutex
@@ -493,24 +492,6 @@ func newID(nbytes int) string {
 func newUUID() string {
 	h := newID(16)
 	return h[0:8] + "-" + h[8:12] + "-4" + h[13:16] + "-a" + h[17:20] + "-" + h[20:32]
-}
-
-// syncBuffer collects the function's output; the process writes while the test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // Build compiles a Lambda main package the way it is deployed on provided.al2023
