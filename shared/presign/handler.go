@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/storagegate/storagegate/shared/clearmlauth"
@@ -459,9 +460,20 @@ func requestID(r *http.Request) string {
 	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= 64 && isToken(id) {
 		return id
 	}
-	var b [8]byte
+	return idPrefix + strconv.FormatUint(idCounter.Add(1), 36)
+}
+
+// Request ids are a random per-process prefix and a counter: unique enough to
+// find a request's lines, and cheaper than reading crypto/rand per request.
+var (
+	idPrefix  = newIDPrefix()
+	idCounter atomic.Uint64
+)
+
+func newIDPrefix() string {
+	var b [6]byte
 	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	return hex.EncodeToString(b[:]) + "-"
 }
 
 func isToken(s string) bool {
