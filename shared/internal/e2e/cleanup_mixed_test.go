@@ -10,7 +10,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 
@@ -142,15 +144,34 @@ func TestCleanupKilledMidway(t *testing.T) {
 
 	cmd := exec.Command(buildLocal(t), "cleanup", "--event", event)
 	cmd.Env = env
+	// Kill once the first DeleteObjects has been answered and before the
+	// second reaches MinIO: the first batch is gone, the rest is not. (A
+	// kill while a batch is in flight would abort it at the proxy too.)
+	kill := make(chan struct{})
+	var once sync.Once
 	w.proxy.onDelete(func(n int64) {
-		if n == 2 { // the first batch is gone, the second on its way: kill
-			_ = cmd.Process.Kill()
+		if n < 2 {
+			return
 		}
+		for deadline := time.Now().Add(10 * time.Second); w.proxy.deleted.Load() < 1 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+		once.Do(func() { close(kill) })
+		time.Sleep(time.Second) // hold this batch until the process is dead
 	})
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	exited := make(chan struct{})
+	go func() {
+		select {
+		case <-kill:
+			_ = cmd.Process.Kill()
+		case <-exited:
+		}
+	}()
 	_ = cmd.Wait()
+	close(exited)
 	w.proxy.onDelete(nil)
 	remaining := len(w.keys(t, "proj/task.kill/"))
 	if remaining == 0 || remaining >= len(keys) {
