@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/storagegate/storagegate/shared/app"
@@ -29,22 +28,11 @@ func deleteCmd(ctx context.Context, args []string, stdout, stderr io.Writer, log
 		fmt.Fprintln(stderr, "storagegate delete: give one or more storage URLs (a prefix ends in /)")
 		return 2
 	}
-	m := cleanup.Message{Version: cleanup.Version, DryRun: *dryRun}
-	for _, a := range fs.Args() {
-		if strings.HasSuffix(a, "/") {
-			m.Prefixes = append(m.Prefixes, a)
-		} else {
-			m.URLs = append(m.URLs, a)
-		}
-	}
-	d, ok := newDeleter(ctx, stderr, log)
-	if !ok {
-		return 2
-	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	s := d.Run(ctx, m)
-	return report(&s, "delete", stdout, stderr)
+	m := cleanup.NewMessage(fs.Args())
+	m.DryRun = *dryRun
+	return runDeleter(ctx, "delete", stdout, stderr, log, func(ctx context.Context, d *cleanup.Deleter) cleanup.Summary {
+		return d.Run(ctx, m)
+	})
 }
 
 // cleanupCmd runs one bare deletion message exactly as a queue would.
@@ -69,14 +57,22 @@ func cleanupCmd(ctx context.Context, args []string, stdout, stderr io.Writer, lo
 		fmt.Fprintf(stderr, "storagegate cleanup: reading the event: %v\n", err)
 		return 2
 	}
+	return runDeleter(ctx, "cleanup", stdout, stderr, log, func(ctx context.Context, d *cleanup.Deleter) cleanup.Summary {
+		return d.Process(ctx, body)
+	})
+}
+
+// runDeleter builds the deleter from the config, runs one job until it ends
+// or the operator interrupts it, and reports it.
+func runDeleter(ctx context.Context, cmd string, stdout, stderr io.Writer, log *slog.Logger, job func(context.Context, *cleanup.Deleter) cleanup.Summary) int {
 	d, ok := newDeleter(ctx, stderr, log)
 	if !ok {
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	s := d.Process(ctx, body)
-	return report(&s, "cleanup", stdout, stderr)
+	s := job(ctx, d)
+	return report(&s, cmd, stdout, stderr)
 }
 
 func newDeleter(ctx context.Context, stderr io.Writer, log *slog.Logger) (*cleanup.Deleter, bool) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/storagegate/storagegate/shared/app"
+	"github.com/storagegate/storagegate/shared/cleanup"
 	"github.com/storagegate/storagegate/shared/config"
 	"github.com/storagegate/storagegate/shared/enqueue"
 )
@@ -51,7 +52,7 @@ func enqueueCmd(ctx context.Context, args []string, stdout, stderr io.Writer, lo
 	if dest.IsZero() {
 		dest = enqueue.FromEnv(os.Getenv)
 	}
-	m := enqueue.NewMessage(targets)
+	m := cleanup.NewMessage(targets)
 	m.Task, m.Company, m.User, m.DryRun = *task, *company, *user, *dryRun
 	if *created != "" {
 		t, err := time.Parse(time.RFC3339Nano, *created)

@@ -320,3 +320,18 @@ func clip(s string) string {
 	}
 	return s
 }
+
+// NewMessage builds a deletion message from command-line style targets: one
+// ending in "/" is a prefix (a folder, deleted recursively), anything else
+// an object.
+func NewMessage(targets []string) Message {
+	m := Message{Version: Version}
+	for _, t := range targets {
+		if strings.HasSuffix(t, "/") {
+			m.Prefixes = append(m.Prefixes, t)
+		} else {
+			m.URLs = append(m.URLs, t)
+		}
+	}
+	return m
+}

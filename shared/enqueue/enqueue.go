@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/storagegate/storagegate/shared/cleanup"
 )
@@ -30,21 +29,6 @@ const (
 	// Functions host's default base64 message encoding has grown it by 4/3.
 	AzureMaxBytes = 48 * 1024
 )
-
-// NewMessage builds a deletion message from command-line style targets: one
-// ending in "/" is a prefix (a folder, deleted recursively), anything else
-// an object.
-func NewMessage(targets []string) cleanup.Message {
-	m := cleanup.Message{Version: cleanup.Version}
-	for _, t := range targets {
-		if strings.HasSuffix(t, "/") {
-			m.Prefixes = append(m.Prefixes, t)
-		} else {
-			m.URLs = append(m.URLs, t)
-		}
-	}
-	return m
-}
 
 // ItemTooLargeError is an item that does not fit in a message of the
 // queue's size even on its own.

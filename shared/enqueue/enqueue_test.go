@@ -60,7 +60,7 @@ func checkParts(t *testing.T, m cleanup.Message, parts []cleanup.Message, maxByt
 
 func TestSplitBySize(t *testing.T) {
 	created := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
-	m := NewMessage(append(urls(3000, "s3://clearml-artifacts"), "s3://clearml-artifacts/My Project/a.1/", "gs://d/x/y/"))
+	m := cleanup.NewMessage(append(urls(3000, "s3://clearml-artifacts"), "s3://clearml-artifacts/My Project/a.1/", "gs://d/x/y/"))
 	m.Task, m.Company, m.Created, m.DryRun = "t1", "c1", &created, true
 	for _, max := range []int{AzureMaxBytes, SQSMaxBytes, PubSubMaxBytes, 1000} {
 		parts, err := Split(m, max)
@@ -86,7 +86,7 @@ func TestSplitBySize(t *testing.T) {
 
 // TestSplitAzureFitsBase64: a part for Azure is at most 64 KiB once base64-encoded.
 func TestSplitAzureFitsBase64(t *testing.T) {
-	parts, err := Split(NewMessage(urls(2000, "azure://acct.blob.core.windows.net/c")), AzureMaxBytes)
+	parts, err := Split(cleanup.NewMessage(urls(2000, "azure://acct.blob.core.windows.net/c")), AzureMaxBytes)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestSplitByCount(t *testing.T) {
 		targets = append(targets, fmt.Sprintf("s3://b/p/t/%d", i))
 	}
 	targets = append(targets, "s3://b/p/t/")
-	m := NewMessage(targets)
+	m := cleanup.NewMessage(targets)
 	parts, err := Split(m, PubSubMaxBytes)
 	if err != nil {
 		t.Fatal(err)
@@ -118,18 +118,18 @@ func TestSplitByCount(t *testing.T) {
 		t.Fatalf("parts of %v items", counts)
 	}
 	// Exactly the cap is one message.
-	parts, _ = Split(NewMessage(targets[:cleanup.MaxItems]), PubSubMaxBytes)
+	parts, _ = Split(cleanup.NewMessage(targets[:cleanup.MaxItems]), PubSubMaxBytes)
 	if len(parts) != 1 {
 		t.Fatalf("%d parts for exactly %d items", len(parts), cleanup.MaxItems)
 	}
 }
 
 func TestSplitRefuses(t *testing.T) {
-	if _, err := Split(NewMessage(nil), SQSMaxBytes); err == nil {
+	if _, err := Split(cleanup.NewMessage(nil), SQSMaxBytes); err == nil {
 		t.Fatal("empty message split")
 	}
 	huge := "s3://b/p/t/" + strings.Repeat("k", 500)
-	_, err := Split(NewMessage([]string{"s3://b/p/t/small", huge}), 200)
+	_, err := Split(cleanup.NewMessage([]string{"s3://b/p/t/small", huge}), 200)
 	var tl *ItemTooLargeError
 	if !errors.As(err, &tl) || tl.MaxBytes != 200 || tl.Bytes <= 200 || !strings.Contains(err.Error(), "kkk") {
 		t.Fatalf("oversized item: %v", err)
@@ -137,7 +137,7 @@ func TestSplitRefuses(t *testing.T) {
 }
 
 func TestNewMessage(t *testing.T) {
-	m := NewMessage([]string{"s3://b/p/t/a.bin", "s3://b/p/t/", "gs://g/x/y"})
+	m := cleanup.NewMessage([]string{"s3://b/p/t/a.bin", "s3://b/p/t/", "gs://g/x/y"})
 	if m.Version != 1 || !slices.Equal(m.URLs, []string{"s3://b/p/t/a.bin", "gs://g/x/y"}) || !slices.Equal(m.Prefixes, []string{"s3://b/p/t/"}) {
 		t.Fatalf("%+v", m)
 	}
@@ -164,16 +164,16 @@ func (q *memQueue) Publish(ctx context.Context, body []byte) (string, error) {
 func TestEnqueueChecksBeforePublishing(t *testing.T) {
 	q := &memQueue{max: 2000}
 	targets := append(urls(100, "s3://clearml-artifacts"), "s3://clearml-artifacts/p/../etc/passwd")
-	_, err := Enqueue(context.Background(), q, NewMessage(targets), Options{})
+	_, err := Enqueue(context.Background(), q, cleanup.NewMessage(targets), Options{})
 	if err == nil || !strings.Contains(err.Error(), "part ") || len(q.bodies) != 0 {
 		t.Fatalf("err %v, %d published", err, len(q.bodies))
 	}
 	for _, bad := range []string{"ftp://host/x/y", "s3://bucket-only/"} {
-		if _, err := Enqueue(context.Background(), q, NewMessage([]string{bad}), Options{}); err == nil || len(q.bodies) != 0 {
+		if _, err := Enqueue(context.Background(), q, cleanup.NewMessage([]string{bad}), Options{}); err == nil || len(q.bodies) != 0 {
 			t.Fatalf("%s: %v", bad, err)
 		}
 	}
-	sent, err := Enqueue(context.Background(), q, NewMessage(urls(100, "s3://clearml-artifacts")), Options{})
+	sent, err := Enqueue(context.Background(), q, cleanup.NewMessage(urls(100, "s3://clearml-artifacts")), Options{})
 	if err != nil || len(sent) != len(q.bodies) || len(sent) < 2 || sent[0].ID != "id-1" {
 		t.Fatalf("%v %+v", err, sent)
 	}
@@ -189,7 +189,7 @@ func TestEnqueueChecksBeforePublishing(t *testing.T) {
 	}
 	// A failure midway says which part and returns what was sent.
 	q = &memQueue{max: 2000, failAt: 2}
-	sent, err = Enqueue(context.Background(), q, NewMessage(urls(100, "s3://clearml-artifacts")), Options{})
+	sent, err = Enqueue(context.Background(), q, cleanup.NewMessage(urls(100, "s3://clearml-artifacts")), Options{})
 	var pe *PublishError
 	if !errors.As(err, &pe) || pe.Part != 2 || len(sent) != 1 || !strings.Contains(err.Error(), "throttled") {
 		t.Fatalf("%v %+v", err, sent)
