@@ -35,15 +35,7 @@ type requests struct {
 }
 
 func (c *requests) RoundTrip(r *http.Request) (*http.Response, error) {
-	op := r.Method
-	switch q := r.URL.Query(); {
-	case r.Method == http.MethodPost && q.Has("delete"):
-		op = "DeleteObjects"
-	case r.Method == http.MethodGet && q.Get("list-type") == "2":
-		op = "ListObjectsV2"
-	case r.Method == http.MethodHead:
-		op = "HeadObject"
-	}
+	op := testserver.S3Operation(r)
 	c.mu.Lock()
 	c.ops[op]++
 	n, before := c.ops[op], c.before

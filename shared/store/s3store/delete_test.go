@@ -36,16 +36,7 @@ func newCounter() *counter {
 }
 
 func (c *counter) RoundTrip(r *http.Request) (*http.Response, error) {
-	op := r.Method
-	q := r.URL.Query()
-	switch {
-	case r.Method == http.MethodPost && q.Has("delete"):
-		op = "DeleteObjects"
-	case r.Method == http.MethodGet && q.Get("list-type") == "2":
-		op = "ListObjectsV2"
-	case r.Method == http.MethodHead:
-		op = "HeadObject"
-	}
+	op := testserver.S3Operation(r)
 	c.mu.Lock()
 	c.ops[op]++
 	c.hosts[r.URL.Host]++
