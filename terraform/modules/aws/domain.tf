@@ -34,7 +34,7 @@ resource "aws_cloudfront_distribution" "presign" {
   count = var.custom_domain == null ? 0 : 1
 
   enabled         = true
-  comment         = "storagegate presign (${local.presign_function_name}) on ${var.custom_domain.domain_name}"
+  comment         = "storagegate presign: ${local.presign_function_name}" # at most 128 characters
   aliases         = [var.custom_domain.domain_name]
   is_ipv6_enabled = true
   http_version    = "http2and3"
