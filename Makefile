@@ -11,7 +11,7 @@ FUZZTIME ?= 15s
 LAMBDAS  := presign cleanup
 ARCHES   := amd64 arm64
 
-.PHONY: help run build lambda gcp-source azure-package test lint fmt vet staticcheck tools fuzz bench bench-cleanup clean
+.PHONY: help run build package lambda gcp-source azure-package test lint fmt vet staticcheck tools fuzz bench bench-cleanup clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -24,6 +24,20 @@ run: $(BIN)/storagegate ## serve locally: the embedded demo, or $$STORAGEGATE_CO
 	fi
 
 build: $(BIN)/storagegate lambda gcp-source azure-package ## build the local binary and every deployable artifact
+
+# The zips Terraform deploys (terraform/), byte-identical for the same commit:
+# entries sorted, every timestamp the commit's, modes normalised (scripts/zipdir.go).
+PACKAGE           := $(BIN)/package
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 315532800)
+
+package: lambda gcp-source azure-package ## the deployable zips in bin/package: Lambda (arm64, amd64), Cloud Functions source, Azure app
+	rm -rf $(PACKAGE) && mkdir -p $(PACKAGE)
+	$(GO) build -o $(BIN)/zipdir scripts/zipdir.go
+	for f in $(LAMBDAS); do for a in $(ARCHES); do \
+		SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(BIN)/zipdir -o $(PACKAGE)/$$f-lambda-$$a.zip $(BIN)/lambda/$$f-$$a; done; done
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(BIN)/zipdir -o $(PACKAGE)/gcp-source.zip $(BIN)/gcp/source
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(BIN)/zipdir -o $(PACKAGE)/azure-app.zip $(BIN)/azure/app
+	@ls -l $(PACKAGE)
 
 $(BIN)/storagegate: FORCE
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./functions/local
