@@ -10,10 +10,15 @@
 # repository, so a fresh clone on the same CI machine reuses them, and with the version in the
 # path, so a pin change builds anew. Azurite is installed with `npm ci` from tools/package.json
 # and tools/package-lock.json into tools/node_modules (about 20 s, so per-clone is fine).
+# provider-schemas are the Terraform provider schemas that the hashicorp/aws and hashicorp/google
+# providers publish in npm (@cdktf/provider-*, a .jsii file each): those providers can't be installed
+# here, so terraform/ checks its AWS and Google blocks against these. Fetched with `npm pack` (the
+# registry's integrity check) into the same cache; tools.sh path prints the folder holding aws.jsii
+# and google.jsii.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-TOOLS=(minio fake-gcs-server tflint benchstat staticcheck terraform-provider-azurerm azurite)
+TOOLS=(minio fake-gcs-server tflint benchstat staticcheck terraform-provider-azurerm provider-schemas azurite)
 
 # go_pin NAME prints the `go install` argument for a Go tool; fails for other names.
 go_pin() {
@@ -52,10 +57,22 @@ cache_base() {
 	echo "${gopath%%:*}/storagegate-tools" # first GOPATH entry, as go install does
 }
 
+# npm_pin NAME prints the npm packages a data-only tool is made of.
+npm_pin() {
+	case $1 in
+	provider-schemas) echo "aws=@cdktf/provider-aws@21.22.1 google=@cdktf/provider-google@16.12.1" ;; # hashicorp/aws 6.25.0, hashicorp/google 6.50.0
+	*) return 1 ;;
+	esac
+}
+
 # tool_path NAME prints where the tool lives once installed.
 tool_path() {
 	local pin
-	if pin=$(go_pin "$1"); then
+	if pin=$(npm_pin "$1"); then
+		local spec v=""
+		for spec in $pin; do v+="${v:+-}${spec%%=*}-${spec##*@}"; done
+		echo "$(cache_base)/$1@$v" # e.g. provider-schemas@aws-21.22.1-google-16.12.1
+	elif pin=$(go_pin "$1"); then
 		local mod=${pin%@*}
 		echo "$(cache_base)/$1@${pin#*@}/${mod##*/}"
 	else
@@ -71,7 +88,9 @@ lock_stamp() {
 installed() {
 	local p
 	p=$(tool_path "$1")
-	if go_pin "$1" >/dev/null; then
+	if npm_pin "$1" >/dev/null; then
+		[[ -f $p/.complete ]]
+	elif go_pin "$1" >/dev/null; then
 		[[ -x $p ]]
 	else
 		[[ -f $p && -f $ROOT/tools/node_modules/.storagegate-stamp &&
@@ -108,6 +127,25 @@ install_go_tool() {
 	exec 9>&-
 }
 
+install_npm_data() {
+	need npm "install npm (Debian: apt-get install npm)"
+	local name=$1 dir tmp spec
+	dir=$(tool_path "$name")
+	mkdir -p "$(dirname "$dir")"
+	tmp=$(mktemp -d "$dir.XXXXXX")
+	echo "tools.sh: fetching $(npm_pin "$name") (once per version)" >&2
+	for spec in $(npm_pin "$name"); do
+		(cd "$tmp" && npm pack --silent "${spec#*=}" >/dev/null) || { rm -rf "$tmp"; die "npm pack ${spec#*=} failed"; }
+		tar -xzf "$tmp"/*.tgz -C "$tmp" package/.jsii || { rm -rf "$tmp"; die "${spec#*=} has no package/.jsii"; }
+		mv "$tmp/package/.jsii" "$tmp/${spec%%=*}.jsii"
+		rm -rf "$tmp/package" "$tmp"/*.tgz
+	done
+	touch "$tmp/.complete"
+	chmod 755 "$tmp"
+	rm -rf "$dir"
+	mv "$tmp" "$dir"
+}
+
 install_azurite() {
 	need node "install Node.js 20 or newer (Debian: apt-get install nodejs npm)"
 	need npm "install npm (Debian: apt-get install npm)"
@@ -129,7 +167,9 @@ install_azurite() {
 install_tool() {
 	known "$1"
 	installed "$1" && return 0
-	if go_pin "$1" >/dev/null; then
+	if npm_pin "$1" >/dev/null; then
+		install_npm_data "$1"
+	elif go_pin "$1" >/dev/null; then
 		install_go_tool "$1"
 	else
 		install_azurite
@@ -162,7 +202,7 @@ install)
 	;;
 list)
 	for t in "${TOOLS[@]}"; do
-		if pin=$(go_pin "$t"); then echo "$t ${pin#*@}"; else echo "$t 3.35.0 (npm, tools/package-lock.json)"; fi
+		if pin=$(npm_pin "$t"); then echo "$t $pin (npm)"; elif pin=$(go_pin "$t"); then echo "$t ${pin#*@}"; else echo "$t 3.35.0 (npm, tools/package-lock.json)"; fi
 	done
 	;;
 *) usage ;;
