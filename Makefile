@@ -57,8 +57,8 @@ gcp-source: ## write the Cloud Functions (gen2) source folder to bin/gcp/source
 azure-package: ## write the Azure Functions app folder to bin/azure/app
 	rm -rf $(BIN)/azure/app && mkdir -p $(BIN)/azure/app
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/azure/app/handler ./functions/azure
-	cd functions/azure && cp host.json ../../$(BIN)/azure/app/ && for f in */function.json; do \
-		mkdir -p ../../$(BIN)/azure/app/$$(dirname $$f) && cp $$f ../../$(BIN)/azure/app/$$f; done
+	cd functions/azure && cp host.json $(abspath $(BIN))/azure/app/ && for f in */function.json; do \
+		mkdir -p $(abspath $(BIN))/azure/app/$$(dirname $$f) && cp $$f $(abspath $(BIN))/azure/app/$$f; done
 
 tools: ## install the pinned test servers and linters (cached, reused when present)
 	scripts/tools.sh install minio azurite fake-gcs-server staticcheck

@@ -33,14 +33,14 @@ func (b block) String() string {
 	return b.File + ": " + b.Type + " " + strings.Join(b.Labels, ".")
 }
 
-// config is one folder of .tf files, as Terraform reads it.
-type config struct {
+// tfConfig is one folder of .tf files, as Terraform reads it.
+type tfConfig struct {
 	Dir    string
 	Blocks []block
 }
 
 // load parses every .tf file of dir (one Terraform module).
-func load(t *testing.T, dir string) config {
+func load(t *testing.T, dir string) tfConfig {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(dir, "*.tf"))
 	if err != nil || len(files) == 0 {
@@ -48,7 +48,7 @@ func load(t *testing.T, dir string) config {
 	}
 	sort.Strings(files)
 	p := hclparse.NewParser()
-	c := config{Dir: dir}
+	c := tfConfig{Dir: dir}
 	for _, f := range files {
 		src, err := os.ReadFile(f)
 		if err != nil {
@@ -66,7 +66,7 @@ func load(t *testing.T, dir string) config {
 }
 
 // of returns the blocks of one kind ("resource", "data") and first label.
-func (c config) of(kind, typ string) []block {
+func (c tfConfig) of(kind, typ string) []block {
 	var out []block
 	for _, b := range c.Blocks {
 		if b.Type == kind && len(b.Labels) > 0 && b.Labels[0] == typ {
@@ -77,7 +77,7 @@ func (c config) of(kind, typ string) []block {
 }
 
 // one returns the only block of a kind and type, failing the test otherwise.
-func (c config) one(t *testing.T, kind, typ string) block {
+func (c tfConfig) one(t *testing.T, kind, typ string) block {
 	t.Helper()
 	bs := c.of(kind, typ)
 	if len(bs) != 1 {
