@@ -13,6 +13,11 @@ variable "config_file" {
   description = "Path of the storagegate configuration (YAML or JSON); the module stores its content in Secret Manager."
   type        = string
   default     = "storagegate.yaml"
+
+  validation {
+    condition     = fileexists(var.config_file)
+    error_message = "config_file names no file: write the storagegate configuration to storagegate.yaml here (never commit it), or point config_file at it."
+  }
 }
 
 variable "artifact_buckets" {
