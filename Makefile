@@ -11,7 +11,7 @@ FUZZTIME ?= 15s
 LAMBDAS  := presign cleanup
 ARCHES   := amd64 arm64
 
-.PHONY: help run build package lambda gcp-source azure-package test lint fmt vet staticcheck tools fuzz bench bench-cleanup clean
+.PHONY: help run build package lambda gcp-source azure-package test lint fmt vet staticcheck terraform-check tools fuzz bench bench-cleanup clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -60,12 +60,17 @@ azure-package: ## write the Azure Functions app folder to bin/azure/app
 	cd functions/azure && cp host.json $(abspath $(BIN))/azure/app/ && for f in */function.json; do \
 		mkdir -p $(abspath $(BIN))/azure/app/$$(dirname $$f) && cp $$f $(abspath $(BIN))/azure/app/$$f; done
 
-tools: ## install the pinned test servers and linters (cached, reused when present)
-	scripts/tools.sh install minio azurite fake-gcs-server staticcheck
+# The first run on a machine builds MinIO (about 5 minutes), tflint (7) and the azurerm Terraform
+# provider (about 30, 4.7 GB of memory); every later run reuses them from the cache.
+tools: ## install the pinned test servers, linters, Terraform provider and schemas (cached, reused when present)
+	scripts/tools.sh install minio azurite fake-gcs-server staticcheck tflint terraform-provider-azurerm provider-schemas
 
-test: tools lint ## every test, the ones against real servers included, then the fuzzers briefly
+test: tools lint terraform-check ## every test, the ones against real servers included, then the fuzzers briefly
 	$(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) --no-print-directory fuzz
+
+terraform-check: ## terraform fmt, tflint, and validate + test against the real azurerm provider, offline
+	scripts/terraform-check.sh
 
 lint: fmt vet staticcheck ## gofmt, go vet and staticcheck
 
