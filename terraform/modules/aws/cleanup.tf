@@ -3,7 +3,7 @@
 ################################################################################
 
 # Where a message lands after max_receive_count failed deliveries: nothing is dropped silently
-# (SPEC 7). It keeps the original message for 14 days, the SQS maximum; a standard queue keeps a
+# (README "Cleanup"). It keeps the original message for 14 days, the SQS maximum; a standard queue keeps a
 # message's first enqueue time when it moves, so this must outlast the source queue's retention.
 resource "aws_sqs_queue" "cleanup_dlq" {
   name                      = "${var.name}-cleanup-dlq"

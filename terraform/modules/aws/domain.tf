@@ -3,7 +3,7 @@
 ################################################################################
 
 # Why: a browser sends the ClearML session cookie only to hosts under the ClearML domain, and a bare
-# *.lambda-url.<region>.on.aws URL is another site (SPEC 9, README "Browsers need a custom domain").
+# *.lambda-url.<region>.on.aws URL is another site (README "Browsers need a custom domain").
 # A function URL takes no custom domain of its own, so CloudFront serves it as e.g.
 # presign.clearml.example.com. DNS is left to the caller: CNAME the name to cloudfront_domain_name.
 #

@@ -76,7 +76,7 @@ resource "aws_lambda_function_url" "presign" {
   invoke_mode = "BUFFERED"
 
   # Browsers calling the JSON and batch forms from the ClearML web app: credentialed CORS for the exact
-  # origins given, never "*" (SPEC 5). The URL answers preflights itself, so these must agree with
+  # origins given, never "*" (README "The HTTP contract"). The URL answers preflights itself, so these must agree with
   # presign.cors_origins in the config. No origins: no CORS block, and cross-origin calls are refused.
   dynamic "cors" {
     for_each = length(var.cors_allowed_origins) > 0 ? [var.cors_allowed_origins] : []

@@ -61,7 +61,7 @@ variable "cleanup_zip" {
 ################################################################################
 
 variable "config" {
-  description = "The storagegate configuration document (YAML or JSON, SPEC section 3), stored by the module in a new Secrets Manager secret. Give exactly one of config and config_secret_arn. The value also lands in the Terraform state: keep the state encrypted, or create the secret yourself and pass config_secret_arn."
+  description = "The storagegate configuration document (YAML or JSON, README \"Configuration\"), stored by the module in a new Secrets Manager secret. Give exactly one of config and config_secret_arn. The value also lands in the Terraform state: keep the state encrypted, or create the secret yourself and pass config_secret_arn."
   type        = string
   default     = null
   sensitive   = true
@@ -136,7 +136,7 @@ variable "cors_allowed_origins" {
   default     = []
 
   validation {
-    # SPEC 5: credentialed CORS for exact origins only, never "*".
+    # README "The HTTP contract": credentialed CORS for exact origins only, never "*".
     condition     = alltrue([for o in var.cors_allowed_origins : can(regex("^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$", o))])
     error_message = "Each cors_allowed_origins entry must be an exact origin such as https://app.clearml.example.com: no \"*\", no path, no trailing slash."
   }
@@ -272,7 +272,7 @@ variable "log_retention_days" {
 variable "custom_domain" {
   description = <<-EOT
     Serve presign on a domain of yours through CloudFront, or null for the bare function URL. Browsers need it
-    (SPEC 9): the ClearML session cookie reaches only a subdomain of the ClearML domain, e.g. presign.clearml.example.com,
+    (README "Browsers need a custom domain"): the ClearML session cookie reaches only a subdomain of the ClearML domain, e.g. presign.clearml.example.com,
     with the ClearML server's cookie domain set to the parent (.clearml.example.com).
     - domain_name: the host name, e.g. "presign.clearml.example.com"; point a CNAME (or Route 53 alias) at the
       cloudfront_domain_name output.

@@ -12,7 +12,7 @@ locals {
 
   build_service_account = var.build_service_account == null ? null : "projects/${var.project}/serviceAccounts/${var.build_service_account}"
 
-  # The one environment variable storagegate reads its configuration from (SPEC 3).
+  # The one environment variable storagegate reads its configuration from (README "Configuration").
   config_env = "STORAGEGATE_CONFIG"
 
   apis = toset([

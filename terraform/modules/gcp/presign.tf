@@ -75,7 +75,7 @@ resource "google_cloud_run_service_iam_member" "presign_public" {
 }
 
 # Browsers send the ClearML session cookie only to a host under the ClearML
-# domain (SPEC 9), never to *.run.app. A Cloud Run domain mapping serves the
+# domain (README "Browsers need a custom domain"), never to *.run.app. A Cloud Run domain mapping serves the
 # function's service on such a host with a Google-managed certificate. The
 # domain must be verified (Search Console) by the deploying account, the DNS
 # records in the custom_domain_dns_records output must be created, and domain
