@@ -30,9 +30,9 @@ for d in $dirs; do
 	esac
 	echo "terraform init + validate $d (azurerm from the local mirror)"
 	scripts/terraform.sh -chdir="$d" init -backend=false -input=false >/dev/null
-	scripts/terraform.sh -chdir="$d" validate
+	scripts/terraform.sh -chdir="$d" validate -no-color
 	if compgen -G "$d/tests/*.tftest.hcl" >/dev/null; then
 		echo "terraform test $d"
-		scripts/terraform.sh -chdir="$d" test
+		scripts/terraform.sh -chdir="$d" test -no-color
 	fi
 done

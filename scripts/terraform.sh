@@ -11,7 +11,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # The folder name is ours to choose: the binary is a commit after azurerm 5.2.0 (tools.sh), and the
-# modules' constraint (">= 4.0") admits it.
+# Azure module's constraint (">= 4.77.0") admits it.
 AZURERM_MIRROR_VERSION=5.2.0
 
 provider=$("$ROOT/scripts/tools.sh" path terraform-provider-azurerm)
