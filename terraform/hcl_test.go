@@ -107,13 +107,6 @@ func modules(t *testing.T) []string {
 	return dirs
 }
 
-// cloudOf names a module's cloud by its folder: modules/aws, examples/aws-basic.
-func cloudOf(dir string) string {
-	base := filepath.Base(dir)
-	cloud, _, _ := strings.Cut(base, "-")
-	return cloud
-}
-
 // attr returns a body's attribute, or nil.
 func attr(b *hclsyntax.Body, name string) *hclsyntax.Attribute {
 	return b.Attributes[name]
