@@ -685,6 +685,12 @@ func (r *run) gaveUp(err error, attempts int) error {
 	if attempts < r.d.backoff.Attempts {
 		why = fmt.Sprintf("gave up at the deadline, after %d attempt(s)", attempts)
 	}
+	// Wrap the cause, not its *store.Error: that would print the code twice
+	// ("transient: transient: ...") in the failure's reason.
+	var se *store.Error
+	if errors.As(err, &se) && se == err {
+		err = se.Err
+	}
 	return &store.Error{Code: store.Transient, Err: fmt.Errorf("%w (%s)", err, why)}
 }
 

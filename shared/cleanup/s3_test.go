@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -79,6 +81,8 @@ type s3Env struct {
 	sweepDeletes int
 	put          func(t testing.TB, key string, body string)
 	exists       func(t testing.TB, key string) bool
+	// list returns every key under prefix, sorted.
+	list func(t testing.TB, prefix string) []string
 }
 
 const envBucket = "art"
@@ -125,6 +129,21 @@ func newS3Env(t *testing.T, hostPort, key, secret string, edit func(*config.Clea
 		if _, err := client.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(envBucket), Key: aws.String(k), Body: strings.NewReader(body)}); err != nil {
 			t.Errorf("put %q: %v", k, err)
 		}
+	}
+	e.list = func(t testing.TB, prefix string) []string {
+		var out []string
+		p := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: aws.String(envBucket), Prefix: aws.String(prefix)})
+		for p.HasMorePages() {
+			page, err := p.NextPage(context.Background())
+			if err != nil {
+				t.Fatalf("list %q: %v", prefix, err)
+			}
+			for _, o := range page.Contents {
+				out = append(out, aws.ToString(o.Key))
+			}
+		}
+		sort.Strings(out)
+		return out
 	}
 	e.exists = func(t testing.TB, k string) bool {
 		_, err := client.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String(envBucket), Key: aws.String(k)})
@@ -366,20 +385,25 @@ func TestS3MinIO(t *testing.T) {
 		}
 		msg := []byte(`{"version": 1, "task": "data.1", "prefixes": ["` + e.url("fault/ds/data.1") + `"]}`)
 		s := short.d.Process(context.Background(), msg)
-		if s.Status != cleanup.StatusTransient || !s.Transient() || s.HTTPStatus() != 503 || s.Deleted != 1000 {
+		if s.Status != cleanup.StatusTransient || !s.Transient() || s.HTTPStatus() != 503 || s.Deleted != 1000 ||
+			s.Failed != 500 || s.TransientFailures != 500 || s.PermanentFailures != 0 {
 			t.Fatalf("with the store down: %s %+v %+v", s.Status, s.Counts, s.Failures)
 		}
-		if f := s.Failures[0]; !f.Transient || f.Code != "transient" || !strings.Contains(f.Reason, "gave up") {
+		if f := s.Failures[0]; !f.Transient || f.Code != "transient" || !strings.HasPrefix(f.Reason, "transient: operation error S3: DeleteObjects, ") ||
+			!strings.HasSuffix(f.Reason, "(gave up after 4 attempts)") || !strings.HasPrefix(f.URL, e.url("fault/ds/data.1/chunk_01")) {
 			t.Errorf("failure %+v", f)
 		}
 		m.Restart()
+		if left := e.list(t, "fault/ds/data.1/"); !slices.Equal(left, keys[1000:]) {
+			t.Fatalf("with the store down: %d keys left, want the second batch's 500", len(left))
+		}
 		short.reqs.reset()
 		s = short.d.Process(context.Background(), msg)
 		if !s.OK() || s.Deleted != 500 {
 			t.Fatalf("redelivery: %s %+v %+v", s.Status, s.Counts, s.Failures)
 		}
-		if e.exists(t, keys[1499]) || !e.exists(t, "fault/ds/data.1-keep/x.bin") {
-			t.Error("after redelivery: wrong objects left")
+		if left := e.list(t, "fault/"); !slices.Equal(left, []string{"fault/ds/data.1-keep/x.bin"}) {
+			t.Errorf("after redelivery: %d keys left (first %q), want only the neighbour", len(left), left[:min(3, len(left))])
 		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -54,8 +55,7 @@ func TestCleanupBadMessagesArePermanent(t *testing.T) {
 	good := sample.Records[1]
 	good.MessageId, good.Body = "good", message("good", nil, []string{w.url("Proj/task.good")})
 
-	emu := lambdaemu.Start(t, lambdaemu.Build(t, "github.com/storagegate/storagegate/functions/aws/cleanup"),
-		[]string{"STORAGEGATE_CONFIG=" + w.config})
+	emu := lambdaemu.Start(t, buildLambda(t, "./functions/aws/cleanup"), []string{"STORAGEGATE_CONFIG=" + w.config})
 	invoke := func(ev events.SQSEvent) []string {
 		payload, _ := json.Marshal(ev)
 		out, err := emu.Invoke(context.Background(), payload)
@@ -72,17 +72,22 @@ func TestCleanupBadMessagesArePermanent(t *testing.T) {
 		}
 		return failed
 	}
-	failed := invoke(ev)
-	if len(failed) != len(bad) {
-		t.Fatalf("batchItemFailures %v", failed)
+	var all []string
+	for _, r := range ev.Records {
+		all = append(all, r.MessageId)
+	}
+	if failed := invoke(ev); !slices.Equal(failed, all) {
+		t.Fatalf("batchItemFailures %v, want every message of the batch by id, in order: %v", failed, all)
 	}
 	if n := w.proxy.requests.Load(); n != 0 {
 		t.Fatalf("bad messages sent %d requests to the store", n)
 	}
+	var logs string
 	for i, b := range bad {
 		id := fmt.Sprintf("bad-%d", i)
 		reason := strings.ReplaceAll(b.reason, `\"`, `"`)
-		lines := waitSummaries(t, emu.Logs, id, 1)
+		logs = waitSummaries(t, emu.WaitLogs, id, 1, 10*time.Second)
+		lines := summaries(logs, id)
 		if !b.entry {
 			if len(lines) != 1 || lines[0]["status"] != "invalid_message" || lines[0]["level"] != "ERROR" ||
 				!strings.Contains(fmt.Sprint(lines[0]["error"]), reason) {
@@ -94,15 +99,10 @@ func TestCleanupBadMessagesArePermanent(t *testing.T) {
 			lines[0]["permanent_failures"] != 1.0 || lines[0]["transient_failures"] != 0.0 {
 			t.Errorf("bad message %d (%q): summary %v", i, b.reason, lines)
 		}
-		var failure map[string]any
-		for _, l := range strings.Split(emu.Logs(), "\n") {
-			var m map[string]any
-			if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "cleanup failure" && m["request_id"] == id {
-				failure = m
-			}
-		}
-		if failure == nil || failure["level"] != "ERROR" || failure["transient"] != false || !strings.Contains(fmt.Sprint(failure["reason"]), reason) {
-			t.Errorf("bad message %d (%q): failure line %v", i, b.reason, failure)
+		failures := failureLines(logs, id)
+		if len(failures) != 1 || failures[0]["level"] != "ERROR" || failures[0]["transient"] != false ||
+			!strings.Contains(fmt.Sprint(failures[0]["reason"]), reason) {
+			t.Errorf("bad message %d (%q): failure lines %v", i, b.reason, failures)
 		}
 	}
 
@@ -112,5 +112,10 @@ func TestCleanupBadMessagesArePermanent(t *testing.T) {
 	}
 	if left := w.keys(t, "Proj/task.good/"); len(left) != 0 || w.proxy.deletes.Load() != 1 {
 		t.Fatalf("good message: left %v, %d DeleteObjects", left, w.proxy.deletes.Load())
+	}
+	logs = waitSummaries(t, emu.WaitLogs, "good", 1, 10*time.Second)
+	checkFields(t, "good message", summaries(logs, "good")[0], map[string]any{"status": "ok", "deleted": 2, "failed": 0})
+	if n := len(summaries(logs, "bad-0")); n != 2 {
+		t.Fatalf("bad-0 ran %d times, want 2", n)
 	}
 }

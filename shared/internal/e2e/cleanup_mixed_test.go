@@ -10,22 +10,21 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 
 	"github.com/storagegate/storagegate/shared/internal/testserver"
 )
 
-// TestCleanupMixedStores: one message naming objects and prefixes in MinIO,
+// TestCleanupMixedStores: one message naming objects and prefixes in MinIO (the
+// one cleanup test on a real S3 server),
 // fake-gcs-server and Azurite, run through the queue path (storagegate
 // cleanup --event), deletes exactly those objects: neighbours that share a
 // name prefix (task.abc vs task.abcd, task.abc-keep) survive, and the same
 // message again succeeds with nothing left to do.
 func TestCleanupMixedStores(t *testing.T) {
-	w := newCleanupWorld(t)
+	w := newCleanupWorldMinIO(t)
 	fake := testserver.StartFakeGCS(t)
 	fake.MakeBucket(t, "clearml-gcs")
 	az := testserver.StartAzurite(t)
@@ -129,60 +128,47 @@ func gcsKeys(t *testing.T, fake *testserver.FakeGCS, bucket string) []string {
 	return out
 }
 
-// TestCleanupKilledMidway: the cleanup process is killed (SIGKILL) while it
-// deletes a prefix; the same message run again finishes the job and reports
-// success.
+// TestCleanupKilledMidway: `storagegate cleanup --event` is killed
+// (SIGKILL) half way through the kill job (the event: the store has answered
+// the job's three objects and half of its 5,000-object prefix); the same
+// message run again finishes the job and its summary counts what the killed
+// run had removed.
 func TestCleanupKilledMidway(t *testing.T) {
-	w := newCleanupWorld(t)
-	keys := w.seed(t, "proj/task.kill", 3000)
-	w.put(t, "proj/task.killer/keep.bin")
-	env := append(os.Environ(), "STORAGEGATE_CONFIG="+w.config)
+	w := newCleanupWorld(t, func(c map[string]any) { c["concurrency"] = 2 })
+	k := newKillJob(t, w)
 	event := filepath.Join(t.TempDir(), "message.json")
-	if err := os.WriteFile(event, []byte(message("kill", nil, []string{w.url("proj/task.kill")})), 0o600); err != nil {
+	if err := os.WriteFile(event, []byte(k.body), 0o600); err != nil {
 		t.Fatal(err)
 	}
-
 	cmd := exec.Command(buildLocal(t), "cleanup", "--event", event)
-	cmd.Env = env
-	// Kill once the first DeleteObjects has been answered and before the
-	// second reaches MinIO: the first batch is gone, the rest is not. (A
-	// kill while a batch is in flight would abort it at the proxy too.)
-	kill := make(chan struct{})
-	var once sync.Once
-	w.proxy.onDelete(func(n int64) {
-		if n < 2 {
-			return
-		}
-		for deadline := time.Now().Add(10 * time.Second); w.proxy.deleted.Load() < 1 && time.Now().Before(deadline); {
-			time.Sleep(time.Millisecond)
-		}
-		once.Do(func() { close(kill) })
-		time.Sleep(time.Second) // hold this batch until the process is dead
-	})
-	if err := cmd.Start(); err != nil {
+	cmd.Env = append(os.Environ(), "STORAGEGATE_CONFIG="+w.config)
+	p, err := testserver.StartProcess("storagegate cleanup", cmd)
+	if err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan struct{})
-	go func() {
-		select {
-		case <-kill:
-			_ = cmd.Process.Kill()
-		case <-exited:
-		}
-	}()
-	_ = cmd.Wait()
-	close(exited)
-	w.proxy.onDelete(nil)
-	remaining := len(w.keys(t, "proj/task.kill/"))
-	if remaining == 0 || remaining >= len(keys) {
-		t.Fatalf("%d of %d objects left after the kill: the kill did not land midway", remaining, len(keys))
+	t.Cleanup(func() { p.Stop(0) })
+	k.awaitHalfway(t, func() { p.Stop(0) })
+	if err := p.Err(); err == nil || err.Error() != "signal: killed" {
+		t.Fatalf("the killed cleanup exited with %v, want signal: killed\n%s", err, p.Output())
 	}
+	if strings.Contains(p.Output(), `"msg":"cleanup"`) {
+		t.Fatalf("the killed run logged a summary:\n%s", p.Output())
+	}
+	remaining := k.afterKill(t)
 
 	out, errOut, code := runCLI(t, []string{"STORAGEGATE_CONFIG=" + w.config}, "cleanup", "--event", event)
 	if code != 0 {
 		t.Fatalf("rerun: exit %d\n%s\n%s", code, out, errOut)
 	}
-	if left := w.keys(t, "proj/task.kil"); fmt.Sprint(left) != "[proj/task.killer/keep.bin]" {
-		t.Fatalf("after the rerun: %q", left)
+	var sums []map[string]any
+	for _, l := range strings.Split(errOut, "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "cleanup" {
+			sums = append(sums, m)
+		}
+	}
+	k.finished(t, sums, remaining)
+	if !strings.HasPrefix(out, fmt.Sprintf("deleted %d, already absent 3, kept 0, failed 0 in ", remaining)) {
+		t.Errorf("the CLI's line: %q", out)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,15 +17,36 @@ import (
 	"github.com/storagegate/storagegate/shared/internal/testserver"
 )
 
-// startGCFCleanup runs the Cloud Functions binary serving Cleanup, as Cloud
-// Run starts it: the Functions Framework on PORT with FUNCTION_TARGET.
+// gcfFunction is the Cloud Functions binary serving Cleanup, run as Cloud
+// Run starts it: the Functions Framework on PORT with FUNCTION_TARGET. A
+// test that kills it starts it again on the same port, as Cloud Run starts
+// a new instance behind the same URL.
+type gcfFunction struct {
+	port int
+	env  []string
+	proc *testserver.Process
+}
+
 func startGCFCleanup(t *testing.T, w *cleanupWorld) (string, *testserver.Process) {
 	t.Helper()
-	port := testserver.FreePort(t)
-	p := startProcess(t, "gcf cleanup", exec.Command(build(t, "./functions/gcp/cmd")), port, []string{
-		"STORAGEGATE_CONFIG=" + w.config, "FUNCTION_TARGET=Cleanup", fmt.Sprintf("PORT=%d", port), "LOCAL_ONLY=true",
-	})
-	return fmt.Sprintf("http://127.0.0.1:%d", port), p
+	f := startGCFFunction(t, w)
+	return f.base(), f.proc
+}
+
+func startGCFFunction(t *testing.T, w *cleanupWorld) *gcfFunction {
+	t.Helper()
+	f := &gcfFunction{port: testserver.FreePort(t)}
+	f.env = []string{"STORAGEGATE_CONFIG=" + w.config, "FUNCTION_TARGET=Cleanup", fmt.Sprintf("PORT=%d", f.port), "LOCAL_ONLY=true"}
+	f.restart(t)
+	return f
+}
+
+func (f *gcfFunction) base() string { return fmt.Sprintf("http://127.0.0.1:%d", f.port) }
+
+// restart starts a new instance on the function's port.
+func (f *gcfFunction) restart(t *testing.T) {
+	t.Helper()
+	f.proc = startProcess(t, "gcf cleanup", exec.Command(build(t, "./functions/gcp/cmd")), f.port, f.env)
 }
 
 // withData puts body in a Pub/Sub sample's message.data, wherever the
@@ -96,7 +118,8 @@ func TestCleanupPubSubSamples(t *testing.T) {
 
 // TestCleanupPubSubPush: the real Pub/Sub emulator pushes to the built
 // function. A message published by `storagegate enqueue` deletes its
-// objects; a failing one is answered 500 and pushed again.
+// objects; a failing one (a bucket the config does not name) is answered
+// 500, pushed again, and logged each time with its code and reason.
 func TestCleanupPubSubPush(t *testing.T) {
 	w := newCleanupWorld(t)
 	ps := testserver.StartPubSub(t)
@@ -111,30 +134,141 @@ func TestCleanupPubSubPush(t *testing.T) {
 	w.put(t, "Proj/task.ps2/keep.bin")
 	env := []string{"PUBSUB_EMULATOR_HOST=" + ps.HostPort}
 	id := enqueueCLI(t, env, "--pubsub-topic", topic, "--task", "ps", w.url("Proj/task.ps/"))[0]
-	eventually(t, 30*time.Second, "the pushed message to delete its objects", func() bool {
-		return len(w.keys(t, "Proj/task.ps/")) == 0
-	})
-	eventually(t, 10*time.Second, "its summary line", func() bool {
-		l := summaries(fn.Output(), id)
-		return len(l) == 1 && l[0]["status"] == "ok"
-	})
-	if left := w.keys(t, "Proj/"); len(left) != 1 {
+	logs := waitSummaries(t, fn.WaitOutput, id, 1, 30*time.Second)
+	checkFields(t, "summary", summaries(logs, id)[0], map[string]any{"status": "ok", "task": "ps", "deleted": 4, "failed": 0})
+	if left := w.keys(t, "Proj/"); !slices.Equal(left, []string{"Proj/task.ps2/keep.bin"}) {
 		t.Fatalf("left %v", left)
 	}
 
-	bad := ps.Publish(t, "cleanup", []byte(message("bad", []string{w.unconfigured("p/t/x")}, nil)), nil)
-	eventually(t, 60*time.Second, "the failing message to be pushed again", func() bool {
-		return len(summaries(fn.Output(), bad)) >= 2
-	})
-	for _, l := range summaries(fn.Output(), bad) {
-		if l["status"] != "permanent_failure" {
-			t.Fatalf("summary %v", l)
-		}
+	badURL := w.unconfigured("p/t/x")
+	bad := ps.Publish(t, "cleanup", []byte(message("bad", []string{badURL}, nil)), nil)
+	logs = waitSummaries(t, fn.WaitOutput, bad, 2, 60*time.Second)
+	for _, l := range summaries(logs, bad) {
+		checkFields(t, "summary of the failing message", l, map[string]any{"status": "permanent_failure", "level": "ERROR",
+			"failed": 1, "permanent_failures": 1, "transient_failures": 0})
 	}
-	if n := len(summaries(fn.Output(), id)); n != 1 {
+	for _, l := range failureLines(logs, bad) {
+		checkFields(t, "failure line", l, map[string]any{"url": badURL, "code": "not_configured", "transient": false,
+			"reason": "no storage credentials are configured for s3://" + w.proxy.hostPort + "/not-configured"})
+	}
+	if n := len(summaries(logs, id)); n != 1 {
 		t.Fatalf("the good message ran %d times: it was acknowledged late", n)
 	}
-	if strings.Contains(fn.Output(), w.minio.SecretKey) {
+	if strings.Contains(logs, w.secret) {
 		t.Fatal("the function logged the store's secret")
+	}
+}
+
+// pubsubWorld is the emulator's push subscription to the built function,
+// with a dead-letter policy: after maxDeliveryAttempts deliveries without an
+// acknowledgement (a non-2xx answer), the emulator forwards the message to
+// the dead-letter topic, read here through a pull subscription.
+type pubsubWorld struct {
+	ps          *testserver.PubSub
+	fn          *gcfFunction
+	maxAttempts int
+}
+
+func newPubSubWorld(t *testing.T, w *cleanupWorld) *pubsubWorld {
+	t.Helper()
+	p := &pubsubWorld{ps: testserver.StartPubSub(t), fn: startGCFFunction(t, w), maxAttempts: 5} // 5 is Pub/Sub's minimum
+	p.ps.CreateTopic(t, "cleanup")
+	p.ps.CreateTopic(t, "cleanup-dead")
+	p.ps.CreateSubscription(t, "cleanup-dead-pull", "cleanup-dead", testserver.Subscription{})
+	p.ps.CreateSubscription(t, "cleanup-push", "cleanup", testserver.Subscription{
+		PushEndpoint:       p.fn.base() + "/projects/" + p.ps.Project + "/topics/cleanup",
+		AckDeadlineSeconds: 10, DeadLetterTopic: "cleanup-dead", MaxDeliveryAttempts: p.maxAttempts,
+	})
+	return p
+}
+
+// TestCleanupPubSubStoreStaysDown: three messages published in one batch,
+// one of them for a store that answers 503 to every request. The good ones
+// are acknowledged once and their objects are gone; the bad one fails
+// transiently on every push and, after exactly maxDeliveryAttempts, is in
+// the dead-letter topic, its data byte for byte what was published.
+func TestCleanupPubSubStoreStaysDown(t *testing.T) {
+	w := newCleanupWorld(t, func(c map[string]any) { c["deadline"] = "1s" }) // each attempt gives up after 1 s
+	p := newPubSubWorld(t, w)
+	w.seed(t, "Proj/task.g1", 3)
+	g2 := w.seed(t, "Proj/task.g2", 2)
+	w.put(t, "Proj/task.g1x/keep.bin", "Proj/g2.keep")
+	badPrefix := w.down("Proj/task.down/")
+	bodies := [][]byte{
+		[]byte(message("g1", nil, []string{w.url("Proj/task.g1")})),
+		[]byte(message("down", nil, []string{badPrefix})),
+		[]byte(message("g2", []string{w.url(g2[0]), w.url(g2[1])}, nil)),
+	}
+	ids := p.ps.PublishBatch(t, "cleanup", bodies...)
+	bad := ids[1]
+
+	var dead []testserver.ReceivedMessage
+	eventually(t, 90*time.Second, "the failing message in the dead-letter topic", func() bool {
+		dead = append(dead, p.ps.Pull(t, "cleanup-dead-pull", 10)...)
+		return len(dead) > 0
+	})
+	if len(dead) != 1 || !bytes.Equal(dead[0].Message.Data, bodies[1]) {
+		t.Fatalf("dead-letter topic: %d messages, first %q; want exactly the failing message's data %q", len(dead), dead[0].Message.Data, bodies[1])
+	}
+	if a := dead[0].Message.Attributes; a["CloudPubSubDeadLetterSourceSubscription"] != "cleanup-push" ||
+		a["CloudPubSubDeadLetterSourceDeliveryCount"] != fmt.Sprint(p.maxAttempts) {
+		t.Errorf("dead-letter attributes %v", a)
+	}
+
+	// The attempts as the function saw them: exactly maxDeliveryAttempts.
+	logs := waitSummaries(t, p.fn.proc.WaitOutput, bad, p.maxAttempts, 10*time.Second)
+	sums, fails := summaries(logs, bad), failureLines(logs, bad)
+	if len(sums) != p.maxAttempts || len(fails) != p.maxAttempts {
+		t.Fatalf("the message ran %d times (%d failure lines), want maxDeliveryAttempts=%d", len(sums), len(fails), p.maxAttempts)
+	}
+	for i := range sums {
+		checkFields(t, "summary", sums[i], map[string]any{"status": "transient_failure", "level": "WARN", "task": "down",
+			"prefixes": 1, "deleted": 0, "failed": 1, "transient_failures": 1, "permanent_failures": 0})
+		checkFields(t, "failure line", fails[i], map[string]any{"url": badPrefix, "code": "transient", "transient": true})
+		if r, _ := fails[i]["reason"].(string); !outageReason.MatchString(r) {
+			t.Errorf("attempt %d: reason %q", i+1, r)
+		}
+	}
+	// Only the bad message failed; each good one ran once and is done.
+	for _, id := range []string{ids[0], ids[2]} {
+		if l := summaries(logs, id); len(l) != 1 {
+			t.Errorf("good message %s ran %d times, want once", id, len(l))
+		} else {
+			checkFields(t, "good message", l[0], map[string]any{"status": "ok", "failed": 0})
+		}
+	}
+	if left := w.keys(t, "Proj/"); !slices.Equal(left, []string{"Proj/g2.keep", "Proj/task.g1x/keep.bin"}) {
+		t.Fatalf("left %v", left)
+	}
+	if more := p.ps.Pull(t, "cleanup-dead-pull", 10); len(more) != 0 {
+		t.Fatalf("the dead-letter topic holds %d more messages", len(more))
+	}
+}
+
+// TestCleanupPubSubFunctionKilled: the Cloud Functions binary is killed
+// (SIGKILL) half way through the kill job; the push fails, a new instance
+// starts on the same port, the emulator pushes the message again and the
+// job finishes, the new instance's summary counting what the killed one
+// had removed.
+func TestCleanupPubSubFunctionKilled(t *testing.T) {
+	w := newCleanupWorld(t, func(c map[string]any) { c["concurrency"] = 2 })
+	p := newPubSubWorld(t, w)
+	k := newKillJob(t, w)
+	id := p.ps.Publish(t, "cleanup", []byte(k.body), nil)
+
+	first := p.fn.proc
+	k.awaitHalfway(t, func() { first.Stop(0) })
+	if err := first.Err(); err == nil || err.Error() != "signal: killed" {
+		t.Fatalf("the killed function exited with %v", err)
+	}
+	if n := len(summaries(first.Output(), id)); n != 0 {
+		t.Fatalf("the killed instance logged %d summaries", n)
+	}
+	remaining := k.afterKill(t)
+	p.fn.restart(t)
+	logs := waitSummaries(t, p.fn.proc.WaitOutput, id, 1, 60*time.Second)
+	k.finished(t, summaries(logs, id), remaining)
+	if dead := p.ps.Pull(t, "cleanup-dead-pull", 10); len(dead) != 0 {
+		t.Fatalf("the dead-letter topic holds %d messages", len(dead))
 	}
 }

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +16,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -21,39 +26,91 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/rclone/gofakes3"
+	"github.com/rclone/gofakes3/s3mem"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/storagegate/storagegate/shared/internal/testserver"
 )
 
-// cleanupWorld is MinIO behind a counting proxy, and the config naming the
-// proxy as the bucket's host: every request a cleanup function sends to the
-// store is counted (and can be interfered with), while the test seeds and
-// inspects MinIO directly.
+// cleanupWorld is an S3 store behind a counting proxy, and the config naming
+// the proxy as the bucket's host: every request a cleanup function sends to
+// the store is counted (and can be interfered with), while the test seeds
+// and inspects the store directly. The store is gofakes3 in process, which
+// checks SigV4 like MinIO does (TESTING.md), so that 5,000 objects are
+// seeded in milliseconds; newCleanupWorldMinIO puts MinIO behind the proxy
+// for the tests that want a real S3 server.
+//
+// The config also names outageBucket on the same host: the proxy answers
+// every request for it 503 ServiceUnavailable, a store that stays down.
 type cleanupWorld struct {
-	minio  *testserver.MinIO
 	proxy  *s3Proxy
 	config string
 	root   string
-	s3     *s3.Client
+	s3     *s3.Client // straight to the store, past the proxy
+	secret string
+	mem    *s3mem.Backend // the in-process store; nil on MinIO
 }
 
-func newCleanupWorld(t *testing.T) *cleanupWorld {
+// outageBucket is the configured bucket whose store never answers but 503.
+const outageBucket = "clearml-outage"
+
+// cleanupSecret is the in-process store's secret key (what the config holds).
+const cleanupKey, cleanupSecret = "AKIASTORAGEGATETEST", "storagegate-cleanup-secret"
+
+func newCleanupWorld(t *testing.T, edit ...func(cleanup map[string]any)) *cleanupWorld {
+	t.Helper()
+	mem := s3mem.New()
+	for _, b := range []string{sampleBucket, outageBucket} {
+		if err := mem.CreateBucket(context.Background(), b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := httptest.NewUnstartedServer(gofakes3.New(mem, gofakes3.WithV4Auth(map[string]string{cleanupKey: cleanupSecret})).Server())
+	// gofakes3 writes a second header when a request's client went away
+	// (a killed consumer); net/http's complaint about it is noise here.
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	w := newWorldOn(t, srv.Listener.Addr().String(), cleanupKey, cleanupSecret, edit)
+	w.mem = mem
+	return w
+}
+
+// newCleanupWorldMinIO is the world on MinIO.
+func newCleanupWorldMinIO(t *testing.T) *cleanupWorld {
+	t.Helper()
+	m := testserver.StartMinIO(t)
+	m.MakeBucket(t, sampleBucket)
+	m.MakeBucket(t, outageBucket)
+	return newWorldOn(t, m.HostPort, m.AccessKey, m.SecretKey, nil)
+}
+
+func newWorldOn(t *testing.T, hostPort, key, secret string, edit []func(map[string]any)) *cleanupWorld {
 	t.Helper()
 	root, err := testserver.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &cleanupWorld{minio: testserver.StartMinIO(t), root: root}
-	w.minio.MakeBucket(t, sampleBucket)
-	w.s3 = w.minio.S3Client(t)
-	w.proxy = newS3Proxy(t, w.minio.HostPort)
-	cfg, _ := json.Marshal(map[string]any{
-		"storage": map[string]any{"aws": map[string]any{"buckets": []map[string]any{{
-			"bucket": sampleBucket, "host": w.proxy.hostPort, "key": w.minio.AccessKey, "secret": w.minio.SecretKey, "secure": false,
-		}}}},
+	w := &cleanupWorld{root: root, secret: secret, proxy: newS3Proxy(t, hostPort)}
+	w.s3 = s3.New(s3.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String("http://" + hostPort), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider(key, secret, ""),
 	})
+	bucket := func(name string) map[string]any {
+		return map[string]any{"bucket": name, "host": w.proxy.hostPort, "key": key, "secret": secret, "secure": false}
+	}
+	cl := map[string]any{}
+	for _, e := range edit {
+		e(cl)
+	}
+	doc := map[string]any{"storage": map[string]any{"aws": map[string]any{"buckets": []any{bucket(sampleBucket), bucket(outageBucket)}}}}
+	if len(cl) > 0 {
+		doc["cleanup"] = cl
+	}
+	cfg, _ := json.Marshal(doc)
 	w.config = string(cfg)
 	return w
 }
@@ -63,14 +120,18 @@ func (w *cleanupWorld) url(key string) string {
 	return "s3://" + w.proxy.hostPort + "/" + sampleBucket + "/" + key
 }
 
+// down is the URL of key in outageBucket, whose store answers only 503.
+func (w *cleanupWorld) down(key string) string {
+	return "s3://" + w.proxy.hostPort + "/" + outageBucket + "/" + key
+}
+
 // unconfigured is a URL in a bucket the config does not name: a permanent
 // failure that touches no store.
 func (w *cleanupWorld) unconfigured(key string) string {
 	return "s3://" + w.proxy.hostPort + "/not-configured/" + key
 }
 
-// seed stores n objects under folder (with many parallel PUTs) and returns
-// their keys.
+// seed stores n objects under folder and returns their keys.
 func (w *cleanupWorld) seed(t *testing.T, folder string, n int) []string {
 	t.Helper()
 	keys := make([]string, n)
@@ -81,8 +142,20 @@ func (w *cleanupWorld) seed(t *testing.T, folder string, n int) []string {
 	return keys
 }
 
+// put stores one-byte objects: straight into the in-process store's
+// memory, or with parallel PUTs to MinIO.
 func (w *cleanupWorld) put(t *testing.T, keys ...string) {
 	t.Helper()
+	if w.mem != nil {
+		// What gofakes3's PUT handler adds: HEAD answers Last-Modified from it.
+		meta := map[string]string{"Last-Modified": time.Now().UTC().Format(http.TimeFormat)}
+		for _, k := range keys {
+			if _, err := w.mem.PutObject(context.Background(), sampleBucket, k, meta, bytes.NewReader([]byte("x")), 1); err != nil {
+				t.Fatalf("seeding: %v", err)
+			}
+		}
+		return
+	}
 	var g errgroup.Group
 	g.SetLimit(16)
 	for _, k := range keys {
@@ -98,7 +171,7 @@ func (w *cleanupWorld) put(t *testing.T, keys ...string) {
 	}
 }
 
-// keys lists what is left under prefix, straight from MinIO.
+// keys lists everything left under prefix, straight from the store, sorted.
 func (w *cleanupWorld) keys(t *testing.T, prefix string) []string {
 	t.Helper()
 	var out []string
@@ -122,61 +195,172 @@ func message(task string, urls, prefixes []string) string {
 	return string(b)
 }
 
-// s3Proxy forwards to MinIO and counts requests by kind. The Host header is
-// kept, so SigV4 signatures made for the proxy's address verify at MinIO.
+// s3Proxy forwards to the store and counts requests by kind. The Host
+// header is kept, so SigV4 signatures made for the proxy's address verify
+// at the store. It answers every request for outageBucket 503, and can take
+// the whole store down once enough keys are deleted (downWhen).
 type s3Proxy struct {
 	hostPort string
 	requests atomic.Int64
-	deletes  atomic.Int64 // DeleteObjects (POST ?delete)
-	deleted  atomic.Int64 // DeleteObjects answered
-	lists    atomic.Int64 // ListObjectsV2
+	outage   atomic.Int64 // requests for outageBucket, all answered 503
+	deletes  atomic.Int64 // DeleteObjects (POST ?delete) forwarded
+	lists    atomic.Int64 // ListObjectsV2 forwarded
+	refused  atomic.Int64 // requests refused while the store was down
 
-	mu sync.Mutex
-	// beforeDelete runs before the nth DeleteObjects is forwarded.
-	beforeDelete func(n int64)
+	mu       sync.Mutex
+	answered map[string]bool // keys of DeleteObjects calls the store answered 200
+	isDown   bool
+	downIf   func(answered map[string]bool) bool
+	wentDown chan struct{}
+	inflight int        // requests forwarded and not yet answered by the store
+	idle     *sync.Cond // on mu: inflight went down
 }
 
 func newS3Proxy(t *testing.T, target string) *s3Proxy {
 	t.Helper()
-	p := &s3Proxy{}
+	p := &s3Proxy{answered: map[string]bool{}}
+	p.idle = sync.NewCond(&p.mu)
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(&url.URL{Scheme: "http", Host: target})
 			r.Out.Host = r.In.Host
 		},
-		// A store that is down resets the connection, as a dead MinIO would,
+		// A store that fails resets the connection, as a dead server would,
 		// rather than answering 502 for it.
 		ErrorHandler: func(http.ResponseWriter, *http.Request, error) { panic(http.ErrAbortHandler) },
 	}
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		p.requests.Add(1)
+		if r.URL.Path == "/"+outageBucket || strings.HasPrefix(r.URL.Path, "/"+outageBucket+"/") {
+			p.outage.Add(1)
+			rw.Header().Set("Content-Type", "application/xml")
+			rw.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(rw, `<?xml version="1.0" encoding="UTF-8"?>`+
+				`<Error><Code>ServiceUnavailable</Code><Message>storagegate test: this store stays down</Message></Error>`)
+			return
+		}
+		p.mu.Lock()
+		down := p.isDown
+		p.mu.Unlock()
+		if down {
+			p.refused.Add(1)
+			panic(http.ErrAbortHandler) // the connection drops, as on a dead store
+		}
+		// The store finishes what it was sent even when the client dies
+		// meanwhile, as a real one does; settle waits for it.
+		r = r.WithContext(context.WithoutCancel(r.Context()))
+		p.mu.Lock()
+		p.inflight++
+		p.mu.Unlock()
+		defer func() {
+			p.mu.Lock()
+			p.inflight--
+			p.idle.Broadcast()
+			p.mu.Unlock()
+		}()
 		q := r.URL.Query()
 		switch {
 		case r.Method == http.MethodPost && q.Has("delete"):
-			n := p.deletes.Add(1)
-			defer p.deleted.Add(1)
-			p.mu.Lock()
-			hook := p.beforeDelete
-			p.mu.Unlock()
-			if hook != nil {
-				hook(n)
+			p.deletes.Add(1)
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				panic(http.ErrAbortHandler)
 			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			var req struct {
+				Objects []struct{ Key string } `xml:"Object"`
+			}
+			_ = xml.Unmarshal(body, &req)
+			rec := &statusRecorder{ResponseWriter: rw}
+			rp.ServeHTTP(rec, r)
+			if rec.status == http.StatusOK {
+				p.mu.Lock()
+				for _, o := range req.Objects {
+					p.answered[o.Key] = true
+				}
+				if p.downIf != nil && !p.isDown && p.downIf(p.answered) {
+					p.isDown = true
+					close(p.wentDown)
+				}
+				p.mu.Unlock()
+			}
+			return
 		case r.Method == http.MethodGet && q.Get("list-type") == "2":
 			p.lists.Add(1)
 		}
 		rp.ServeHTTP(rw, r)
 	}))
-	srv.Config.ErrorLog = nil
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	srv.Start()
 	t.Cleanup(srv.Close)
 	p.hostPort = srv.Listener.Addr().String()
 	return p
 }
 
-func (p *s3Proxy) onDelete(f func(n int64)) {
+// downWhen takes the store down (every later request is dropped unanswered,
+// as by a dead server) as soon as cond holds for the keys the store has
+// answered DeleteObjects for; the channel is closed at that moment. The
+// event is what a test waits for: it proves how far the work got.
+func (p *s3Proxy) downWhen(cond func(answered map[string]bool) bool) <-chan struct{} {
 	p.mu.Lock()
-	p.beforeDelete = f
-	p.mu.Unlock()
+	defer p.mu.Unlock()
+	p.downIf, p.wentDown = cond, make(chan struct{})
+	return p.wentDown
+}
+
+// up waits until the store has answered every request forwarded to it (a
+// batch sent by a consumer that died meanwhile included), then brings the
+// store back and stops watching.
+func (p *s3Proxy) up() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for p.inflight > 0 {
+		p.idle.Wait()
+	}
+	p.isDown, p.downIf = false, nil
+}
+
+// deletedKeys is how many keys the store has answered DeleteObjects for.
+func (p *s3Proxy) deletedKeys() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.answered)
+}
+
+// answeredUnder is how many keys under prefix the store has answered
+// DeleteObjects for.
+func (p *s3Proxy) answeredUnder(prefix string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return countUnder(p.answered, prefix)
+}
+
+// countUnder counts the answered keys under prefix.
+func countUnder(answered map[string]bool, prefix string) int {
+	n := 0
+	for k := range answered {
+		if strings.HasPrefix(k, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
 }
 
 // startProcess runs a built binary with env (added to the test's) and waits
@@ -217,34 +401,72 @@ func enqueueCLI(t *testing.T, env []string, args ...string) []string {
 	return ids
 }
 
-// summaries returns the cleanup summary log lines in out for request id.
-func summaries(out, id string) []map[string]any {
+// logLines returns the JSON log lines in out whose msg is msg and whose
+// request_id is id.
+func logLines(out, msg, id string) []map[string]any {
 	var lines []map[string]any
 	for _, l := range strings.Split(out, "\n") {
 		var m map[string]any
-		if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "cleanup" && m["request_id"] == id {
+		if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == msg && m["request_id"] == id {
 			lines = append(lines, m)
 		}
 	}
 	return lines
 }
 
-// waitSummaries waits until logs holds n summary lines for id and returns
-// them: a process's output reaches the test through a pipe, after the answer
-// it sent may already have arrived.
-func waitSummaries(t *testing.T, logs func() string, id string, n int) []map[string]any {
+// summaries returns the cleanup summary log lines in out for request id.
+func summaries(out, id string) []map[string]any { return logLines(out, "cleanup", id) }
+
+// failureLines returns the "cleanup failure" log lines in out for request id.
+func failureLines(out, id string) []map[string]any { return logLines(out, "cleanup failure", id) }
+
+// logWaiter waits until cond holds for a process's output so far
+// (Process.WaitOutput, Emulator.WaitLogs).
+type logWaiter func(timeout time.Duration, cond func(string) bool) (string, bool)
+
+// waitSummaries waits until the output holds n summary lines for id and
+// returns the output: a process's output reaches the test through a pipe,
+// after the answer it sent may already have arrived. It fails the test if
+// they do not come within timeout.
+func waitSummaries(t *testing.T, wait logWaiter, id string, n int, timeout time.Duration) string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		lines := summaries(logs(), id)
-		if len(lines) >= n || time.Now().After(deadline) {
-			return lines
+	out, ok := wait(timeout, func(s string) bool { return len(summaries(s, id)) >= n })
+	if !ok {
+		t.Fatalf("%d summary line(s) for %s within %s, want %d; output:\n%s", len(summaries(out, id)), id, timeout, n, tail(out, 40))
+	}
+	return out
+}
+
+// tail is the last n lines of s, for failure messages.
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// checkFields reports every field of want that line lacks or holds with
+// another value; JSON numbers compare as float64, so want may use ints.
+func checkFields(t *testing.T, what string, line map[string]any, want map[string]any) {
+	t.Helper()
+	for k, v := range want {
+		switch n := v.(type) {
+		case int:
+			v = float64(n)
+		case int64:
+			v = float64(n)
 		}
-		time.Sleep(20 * time.Millisecond)
+		if got, ok := line[k]; !ok || !reflect.DeepEqual(got, v) {
+			t.Errorf("%s: %s = %#v, want %#v (line %v)", what, k, got, v, line)
+		}
 	}
 }
 
-// eventually polls cond until it holds or timeout passes.
+// outageReason is the reason of a failure against outageBucket: the store's
+// 503 (or the deadline cutting the SDK's last retry of it short), then how
+// the core gave up.
+var outageReason = regexp.MustCompile(`^transient: operation error S3: \w+, .*(StatusCode: 503, .*api error ServiceUnavailable: storagegate test: this store stays down|context deadline exceeded) \(gave up at the deadline, after \d+ attempt\(s\)\)$`)
+
+// eventually polls cond until it holds or timeout passes: for state that
+// lives in another server (a queue's depth), which sends no event.
 func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)

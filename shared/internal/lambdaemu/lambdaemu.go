@@ -136,6 +136,24 @@ func (e *Emulator) RuntimeAPI() string {
 // Logs returns everything the function has written to stdout and stderr, across restarts.
 func (e *Emulator) Logs() string { return e.logs.String() }
 
+// WaitLogs waits until cond holds for Logs (checked after each write) and returns them; false
+// when timeout passes first. A process's output reaches the emulator through a pipe, so it may
+// arrive after the answer of the invocation that wrote it.
+func (e *Emulator) WaitLogs(timeout time.Duration, cond func(string) bool) (string, bool) {
+	return e.logs.WaitFor(timeout, cond)
+}
+
+// Kill ends the current function process at once with SIGKILL, as Lambda does when an
+// execution environment dies under an invocation (out of memory, a host failure). The
+// invocation in progress, if any, fails with Runtime.ExitError; the next one gets a fresh
+// runtime (a cold start). It returns once the process is reaped.
+func (e *Emulator) Kill() {
+	e.mu.Lock()
+	rt := e.rt
+	e.mu.Unlock()
+	rt.proc.Stop(0)
+}
+
 func (e *Emulator) lambdaEnv(extra []string) []string {
 	name, region := "storagegate-test", "us-east-1"
 	for _, kv := range extra {

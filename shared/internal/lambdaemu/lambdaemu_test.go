@@ -69,12 +69,9 @@ func TestEcho(t *testing.T) {
 		if r.DeadlineInMs <= 3000 || r.DeadlineInMs > 5000 {
 			t.Fatalf("function saw %d ms left, want about 5000", r.DeadlineInMs)
 		}
-		// The function's stderr is read as it comes: give the line a moment.
-		for deadline := time.Now().Add(5 * time.Second); !strings.Contains(e.Logs(), "request "+r.RequestID); {
-			if time.Now().After(deadline) {
-				t.Fatalf("logs lack the handler's line:\n%s", e.Logs())
-			}
-			time.Sleep(10 * time.Millisecond)
+		// The function's stderr is read as it comes: wait for the line.
+		if logs, ok := e.WaitLogs(5*time.Second, func(s string) bool { return strings.Contains(s, "request "+r.RequestID) }); !ok {
+			t.Fatalf("logs lack the handler's line:\n%s", logs)
 		}
 	}
 }
@@ -110,6 +107,33 @@ func TestFunctionErrors(t *testing.T) {
 	}
 	if _, err := invoke(t, e, `{"action":"echo"}`); err != nil {
 		t.Fatalf("after timeout: %v\nlogs:\n%s", err, e.Logs())
+	}
+}
+
+// TestKill: a runtime killed under an invocation fails it with Runtime.ExitError naming the
+// signal, and the next invocation runs in a fresh process.
+func TestKill(t *testing.T) {
+	e := Start(t, echo(t), nil)
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.Invoke(context.Background(), []byte(`{"action":"sleep","sleep":"10s"}`))
+		done <- err
+	}()
+	if logs, ok := e.WaitLogs(10*time.Second, func(s string) bool { return strings.Contains(s, `action "sleep"`) }); !ok {
+		t.Fatalf("the invocation never started:\n%s", logs)
+	}
+	start := time.Now()
+	e.Kill()
+	err := <-done
+	var fe *FunctionError
+	if !errors.As(err, &fe) || fe.Type != "Runtime.ExitError" || !strings.HasSuffix(fe.Message, "Runtime exited with error: signal: killed") {
+		t.Fatalf("killed invocation: %#v", err)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Fatalf("the killed invocation answered after %s", took)
+	}
+	if _, err := invoke(t, e, `{"action":"echo"}`); err != nil {
+		t.Fatalf("after the kill: %v", err)
 	}
 }
 

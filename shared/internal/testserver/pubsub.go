@@ -77,11 +77,86 @@ func (ps *PubSub) CreateTopic(t testing.TB, topic string) {
 // (the push envelope: {"message": {"data", "attributes", "messageId", ...}, "subscription"}).
 func (ps *PubSub) CreatePushSubscription(t testing.TB, sub, topic, pushEndpoint string) {
 	t.Helper()
-	ps.call(t, http.MethodPut, "/v1/projects/"+ps.Project+"/subscriptions/"+sub, map[string]any{
-		"topic":              "projects/" + ps.Project + "/topics/" + topic,
-		"pushConfig":         map[string]any{"pushEndpoint": pushEndpoint},
-		"ackDeadlineSeconds": 10,
-	})
+	ps.CreateSubscription(t, sub, topic, Subscription{PushEndpoint: pushEndpoint, AckDeadlineSeconds: 10})
+}
+
+// Subscription is what CreateSubscription sets; zero fields are left to the emulator.
+type Subscription struct {
+	PushEndpoint       string // empty: a pull subscription
+	AckDeadlineSeconds int
+	// DeadLetterTopic (a topic name in Project) and MaxDeliveryAttempts (5 to 100 on Google
+	// Cloud) make the emulator forward a message to that topic once it has been delivered
+	// MaxDeliveryAttempts times without an acknowledgement, as Pub/Sub does.
+	DeadLetterTopic     string
+	MaxDeliveryAttempts int
+}
+
+// CreateSubscription creates projects/{Project}/subscriptions/{sub} on topic.
+func (ps *PubSub) CreateSubscription(t testing.TB, sub, topic string, o Subscription) {
+	t.Helper()
+	body := map[string]any{"topic": "projects/" + ps.Project + "/topics/" + topic}
+	if o.PushEndpoint != "" {
+		body["pushConfig"] = map[string]any{"pushEndpoint": o.PushEndpoint}
+	}
+	if o.AckDeadlineSeconds > 0 {
+		body["ackDeadlineSeconds"] = o.AckDeadlineSeconds
+	}
+	if o.DeadLetterTopic != "" {
+		body["deadLetterPolicy"] = map[string]any{
+			"deadLetterTopic":     "projects/" + ps.Project + "/topics/" + o.DeadLetterTopic,
+			"maxDeliveryAttempts": o.MaxDeliveryAttempts,
+		}
+	}
+	ps.call(t, http.MethodPut, "/v1/projects/"+ps.Project+"/subscriptions/"+sub, body)
+}
+
+// ReceivedMessage is one message of a pull.
+type ReceivedMessage struct {
+	AckID   string `json:"ackId"`
+	Message struct {
+		Data       []byte            `json:"data"`
+		Attributes map[string]string `json:"attributes"`
+		MessageID  string            `json:"messageId"`
+	} `json:"message"`
+}
+
+// Pull returns up to max messages of a pull subscription that are there now, and
+// acknowledges them.
+func (ps *PubSub) Pull(t testing.TB, sub string, max int) []ReceivedMessage {
+	t.Helper()
+	var out struct {
+		ReceivedMessages []ReceivedMessage `json:"receivedMessages"`
+	}
+	path := "/v1/projects/" + ps.Project + "/subscriptions/" + sub
+	body := ps.call(t, http.MethodPost, path+":pull", map[string]any{"maxMessages": max, "returnImmediately": true})
+	if err := json.Unmarshal(body, &out); err != nil {
+		t.Fatalf("Pub/Sub pull: unexpected answer %s (%v)", body, err)
+	}
+	if len(out.ReceivedMessages) > 0 {
+		var acks []string
+		for _, m := range out.ReceivedMessages {
+			acks = append(acks, m.AckID)
+		}
+		ps.call(t, http.MethodPost, path+":acknowledge", map[string]any{"ackIds": acks})
+	}
+	return out.ReceivedMessages
+}
+
+// PublishBatch publishes messages in one request and returns their IDs, in order.
+func (ps *PubSub) PublishBatch(t testing.TB, topic string, data ...[]byte) []string {
+	t.Helper()
+	var out struct {
+		MessageIDs []string `json:"messageIds"`
+	}
+	var msgs []any
+	for _, d := range data {
+		msgs = append(msgs, map[string]any{"data": base64.StdEncoding.EncodeToString(d)})
+	}
+	body := ps.call(t, http.MethodPost, "/v1/projects/"+ps.Project+"/topics/"+topic+":publish", map[string]any{"messages": msgs})
+	if err := json.Unmarshal(body, &out); err != nil || len(out.MessageIDs) != len(data) {
+		t.Fatalf("Pub/Sub publish: unexpected answer %s (%v)", body, err)
+	}
+	return out.MessageIDs
 }
 
 // Publish publishes one message and returns its ID.

@@ -118,15 +118,21 @@ func FreePort(t testing.TB) int {
 }
 
 // SyncBuffer collects a process's output; exec writes from its own
-// goroutine while the test reads.
+// goroutine while the test reads. WaitFor lets a test wait for a line to
+// appear without polling on a timer.
 type SyncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	changed chan struct{} // closed and replaced on every write
 }
 
 func (b *SyncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.changed != nil {
+		close(b.changed)
+		b.changed = nil
+	}
 	return b.buf.Write(p)
 }
 
@@ -134,6 +140,30 @@ func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// WaitFor waits until cond holds for everything written so far, checking
+// after each write, and returns that content; false when timeout passes first.
+func (b *SyncBuffer) WaitFor(timeout time.Duration, cond func(string) bool) (string, bool) {
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for {
+		b.mu.Lock()
+		s := b.buf.String()
+		if b.changed == nil {
+			b.changed = make(chan struct{})
+		}
+		changed := b.changed
+		b.mu.Unlock()
+		if cond(s) {
+			return s, true
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			return s, cond(s)
+		}
+	}
 }
 
 // Process is a server started by this package. Its output is kept for failure messages.
@@ -174,6 +204,11 @@ func (p *Process) PID() int { return p.cmd.Process.Pid }
 
 // Output returns what the process has written to stdout and stderr so far.
 func (p *Process) Output() string { return p.out.String() }
+
+// WaitOutput waits until cond holds for the process's output (see SyncBuffer.WaitFor).
+func (p *Process) WaitOutput(timeout time.Duration, cond func(string) bool) (string, bool) {
+	return p.out.WaitFor(timeout, cond)
+}
 
 // Done is closed when the process has exited and been reaped.
 func (p *Process) Done() <-chan struct{} { return p.done }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // recorder is a testing.TB that records Skipf and Fatalf instead of ending the real test.
@@ -64,5 +65,23 @@ func TestToolPathTellsHowToInstall(t *testing.T) {
 	}
 	if _, err := lookupTool("no-such-tool", "X"); err == nil || !strings.Contains(err.Error(), "unknown tool") {
 		t.Errorf("unknown tool: %v", err)
+	}
+}
+
+// TestSyncBufferWaitFor: a waiter wakes on the write that makes its condition true, and a
+// condition that never holds ends at the timeout with what was written.
+func TestSyncBufferWaitFor(t *testing.T) {
+	var b SyncBuffer
+	go func() {
+		for _, s := range []string{"one\n", "two\n", "three\n"} {
+			b.Write([]byte(s))
+		}
+	}()
+	if got, ok := b.WaitFor(5*time.Second, func(s string) bool { return strings.Contains(s, "three") }); !ok || got != "one\ntwo\nthree\n" {
+		t.Fatalf("WaitFor = %q, %v", got, ok)
+	}
+	start := time.Now()
+	if got, ok := b.WaitFor(50*time.Millisecond, func(s string) bool { return strings.Contains(s, "four") }); ok || got != "one\ntwo\nthree\n" || time.Since(start) < 50*time.Millisecond {
+		t.Fatalf("WaitFor for a line never written = %q, %v after %s", got, ok, time.Since(start))
 	}
 }
