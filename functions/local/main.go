@@ -127,7 +127,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, log *sl
 			return 2
 		}
 	}
-	h, err := app.NewPresign(cfg, app.Options{Logger: log})
+	settings, err := app.NewSettings(ctx, cfg, app.Options{Logger: log})
+	if err != nil {
+		fmt.Fprintf(stderr, "storagegate: %v\n", err)
+		return 2
+	}
+	opts := app.Options{Logger: log, Settings: settings}
+	h, err := app.NewPresign(cfg, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "storagegate: %v\n", err)
 		return 2
@@ -137,7 +143,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, log *sl
 		handler = d.Routes(h)
 	}
 	if *enableCleanup {
-		ch, err := app.NewCleanupHTTP(cfg, app.Options{Logger: log})
+		ch, err := app.NewCleanupHTTP(cfg, opts)
 		if err != nil {
 			fmt.Fprintf(stderr, "storagegate: %v\n", err)
 			return 2
@@ -238,7 +244,7 @@ func checkConfig(ctx context.Context, args []string, stdout, stderr io.Writer, l
 		return 0
 	}
 	failed := false
-	for _, c := range app.Probe(ctx, cfg) {
+	for _, c := range app.Probe(ctx, cfg, app.Options{Logger: log}) {
 		status := "ok   "
 		if c.Err != nil {
 			status, failed = "FAIL ", true

@@ -401,3 +401,12 @@ func (s *Settings) Status() Status {
 	s.mu.Unlock()
 	return st
 }
+
+// Fixed is settings that never change, around a resolver built elsewhere
+// (tests, embedders).
+func Fixed(res *credentials.Resolver) *Settings {
+	s := &Settings{now: time.Now, log: slog.Default(), refresh: time.Minute}
+	s.cur.Store(&state{snap: &Snapshot{Resolver: res, urlOpts: res.URLOptions()}, checked: time.Now()})
+	s.builds.Add(1)
+	return s
+}
