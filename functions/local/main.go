@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/storagegate/storagegate/shared/app"
+	"github.com/storagegate/storagegate/shared/clearmlconf"
 	"github.com/storagegate/storagegate/shared/config"
 	"github.com/storagegate/storagegate/shared/demo"
 	"github.com/storagegate/storagegate/shared/store"
@@ -41,10 +42,14 @@ commands:
                                            the queue may also come from STORAGEGATE_SQS_QUEUE_URL,
                                            STORAGEGATE_PUBSUB_TOPIC or STORAGEGATE_AZURE_QUEUE
   check-config [--probe]                   validate the config; --probe reaches each bucket and ClearML
+  import-config FILE                       print the storage section (YAML) from a clearml.conf or the
+                                           server's storage_credentials file; key file paths are read in
   version                                  print the version
 
 The config comes from exactly one of STORAGEGATE_CONFIG (inline JSON or YAML)
-or STORAGEGATE_CONFIG_FILE (a path).
+or STORAGEGATE_CONFIG_FILE (a path). CLEARML_API_HOST, CLEARML_API_ACCESS_KEY
+and CLEARML_API_SECRET_KEY fill the clearml section; with all three set no
+document is needed, and the storage credentials come from ClearML.
 `
 
 func main() {
@@ -64,6 +69,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return presignCmd(ctx, args[1:], stdout, stderr, log)
 	case "check-config":
 		return checkConfig(ctx, args[1:], stdout, stderr, log)
+	case "import-config":
+		return importConfig(args[1:], stdout, stderr)
 	case "delete":
 		return deleteCmd(ctx, args[1:], stdout, stderr, log)
 	case "cleanup":
@@ -222,6 +229,26 @@ func presignCmd(ctx context.Context, args []string, stdout, stderr io.Writer, lo
 		return 1
 	}
 	fmt.Fprintln(stdout, res.SignedURL)
+	return 0
+}
+
+// importConfig prints the storage section of a ClearML configuration file.
+// It reads no storagegate config: it writes one.
+func importConfig(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("import-config", stderr)
+	if fs.Parse(args) != nil {
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "storagegate import-config: give one file: a clearml.conf or the server's storage_credentials.conf")
+		return 2
+	}
+	out, err := clearmlconf.Import(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintf(stderr, "storagegate import-config: %v\n", err)
+		return 2
+	}
+	_, _ = stdout.Write(out)
 	return 0
 }
 
