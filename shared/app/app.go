@@ -55,8 +55,10 @@ func Resolver(cfg *config.Config) (*credentials.Resolver, error) {
 	return credentials.New(cfg.Storage, Builders())
 }
 
-// settingsLoadTimeout bounds the start-up load of settings from ClearML.
-const settingsLoadTimeout = 10 * time.Second
+// maxStartupLoad bounds how long start-up waits for settings from ClearML:
+// Lambda gives a function's init 10 s in all. A load still running then
+// finishes in the background and serves the next request.
+const maxStartupLoad = 5 * time.Second
 
 // NewSettings prepares the storage settings for cfg. From ClearML they are
 // loaded here once; a ClearML that does not answer is logged and is not
@@ -76,7 +78,7 @@ func NewSettings(ctx context.Context, cfg *config.Config, o Options) (*storagese
 		return nil, err
 	}
 	if s.FromClearML() {
-		lctx, cancel := context.WithTimeout(ctx, settingsLoadTimeout)
+		lctx, cancel := context.WithTimeout(ctx, min(cfg.ClearML.Timeout.D(), maxStartupLoad))
 		defer cancel()
 		_ = s.Load(lctx) // a failure is logged once by the load itself
 	}
