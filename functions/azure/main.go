@@ -31,8 +31,7 @@ import (
 const queueBinding = "message"
 
 func main() {
-	presign := app.PresignOrExit(nil)
-	deleter := app.CleanupOrExit(nil)
+	presign, deleter := app.PresignAndCleanupOrExit(nil)
 	mux := http.NewServeMux()
 	mux.Handle("POST /Presign", azurefunc.HTTPTrigger(presign))
 	mux.Handle("POST /Cleanup", azurefunc.QueueTrigger(queueBinding, func(ctx context.Context, m azurefunc.QueueMessage) error {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/storagegate/storagegate/shared/app"
+	"github.com/storagegate/storagegate/shared/clearmlconf"
 	"github.com/storagegate/storagegate/shared/config"
 	"github.com/storagegate/storagegate/shared/demo"
 	"github.com/storagegate/storagegate/shared/store"
@@ -41,10 +42,14 @@ commands:
                                            the queue may also come from STORAGEGATE_SQS_QUEUE_URL,
                                            STORAGEGATE_PUBSUB_TOPIC or STORAGEGATE_AZURE_QUEUE
   check-config [--probe]                   validate the config; --probe reaches each bucket and ClearML
+  import-config FILE                       print the storage section (YAML) from a clearml.conf or the
+                                           server's storage_credentials file; key file paths are read in
   version                                  print the version
 
 The config comes from exactly one of STORAGEGATE_CONFIG (inline JSON or YAML)
-or STORAGEGATE_CONFIG_FILE (a path).
+or STORAGEGATE_CONFIG_FILE (a path). CLEARML_API_HOST, CLEARML_API_ACCESS_KEY
+and CLEARML_API_SECRET_KEY fill the clearml section; with all three set no
+document is needed, and the storage credentials come from ClearML.
 `
 
 func main() {
@@ -64,6 +69,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return presignCmd(ctx, args[1:], stdout, stderr, log)
 	case "check-config":
 		return checkConfig(ctx, args[1:], stdout, stderr, log)
+	case "import-config":
+		return importConfig(args[1:], stdout, stderr)
 	case "delete":
 		return deleteCmd(ctx, args[1:], stdout, stderr, log)
 	case "cleanup":
@@ -127,7 +134,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, log *sl
 			return 2
 		}
 	}
-	h, err := app.NewPresign(cfg, app.Options{Logger: log})
+	settings, err := app.NewSettings(ctx, cfg, app.Options{Logger: log})
+	if err != nil {
+		fmt.Fprintf(stderr, "storagegate: %v\n", err)
+		return 2
+	}
+	opts := app.Options{Logger: log, Settings: settings}
+	h, err := app.NewPresign(cfg, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "storagegate: %v\n", err)
 		return 2
@@ -137,7 +150,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, log *sl
 		handler = d.Routes(h)
 	}
 	if *enableCleanup {
-		ch, err := app.NewCleanupHTTP(cfg, app.Options{Logger: log})
+		ch, err := app.NewCleanupHTTP(cfg, opts)
 		if err != nil {
 			fmt.Fprintf(stderr, "storagegate: %v\n", err)
 			return 2
@@ -219,6 +232,26 @@ func presignCmd(ctx context.Context, args []string, stdout, stderr io.Writer, lo
 	return 0
 }
 
+// importConfig prints the storage section of a ClearML configuration file.
+// It reads no storagegate config: it writes one.
+func importConfig(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("import-config", stderr)
+	if fs.Parse(args) != nil {
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "storagegate import-config: give one file: a clearml.conf or the server's storage_credentials.conf")
+		return 2
+	}
+	out, err := clearmlconf.Import(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintf(stderr, "storagegate import-config: %v\n", err)
+		return 2
+	}
+	_, _ = stdout.Write(out)
+	return 0
+}
+
 func checkConfig(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) int {
 	fs := newFlags("check-config", stderr)
 	probe := fs.Bool("probe", false, "reach each configured bucket and the ClearML API")
@@ -238,7 +271,7 @@ func checkConfig(ctx context.Context, args []string, stdout, stderr io.Writer, l
 		return 0
 	}
 	failed := false
-	for _, c := range app.Probe(ctx, cfg) {
+	for _, c := range app.Probe(ctx, cfg, app.Options{Logger: log}) {
 		status := "ok   "
 		if c.Err != nil {
 			status, failed = "FAIL ", true

@@ -17,6 +17,7 @@ import (
 	"github.com/storagegate/storagegate/shared/config"
 	"github.com/storagegate/storagegate/shared/credentials"
 	"github.com/storagegate/storagegate/shared/presign"
+	"github.com/storagegate/storagegate/shared/storagesettings"
 )
 
 // Version is set at build time (-ldflags "-X .../shared/app.Version=...").
@@ -27,6 +28,9 @@ type Options struct {
 	Logger     *slog.Logger
 	HTTPClient *http.Client
 	Now        func() time.Time
+	// Settings share one set of storage settings between the functions of
+	// one process (presign and cleanup); built from the config when nil.
+	Settings *storagesettings.Settings
 }
 
 // NewLogger is the JSON logger every platform uses, on stderr.
@@ -46,9 +50,39 @@ func LoadConfig(ctx context.Context, log *slog.Logger, fetch config.SecretFetche
 	return cfg, err
 }
 
-// Resolver builds every configured store.
+// Resolver builds every store the document configures.
 func Resolver(cfg *config.Config) (*credentials.Resolver, error) {
 	return credentials.New(cfg.Storage, Builders())
+}
+
+// maxStartupLoad bounds how long start-up waits for settings from ClearML:
+// Lambda gives a function's init 10 s in all. A load still running then
+// finishes in the background and serves the next request.
+const maxStartupLoad = 5 * time.Second
+
+// NewSettings prepares the storage settings for cfg. From ClearML they are
+// loaded here once; a ClearML that does not answer is logged and is not
+// fatal: the function starts, answers 503 (presign) or fails messages as
+// transient (cleanup) and loads them when a later request arrives.
+func NewSettings(ctx context.Context, cfg *config.Config, o Options) (*storagesettings.Settings, error) {
+	if o.Settings != nil {
+		return o.Settings, nil
+	}
+	if o.Logger == nil {
+		o.Logger = NewLogger(nil)
+	}
+	s, err := storagesettings.New(storagesettings.Options{
+		Config: cfg, Builders: Builders(), Logger: o.Logger, HTTPClient: o.HTTPClient, Now: o.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if s.FromClearML() {
+		lctx, cancel := context.WithTimeout(ctx, min(cfg.ClearML.Timeout.D(), maxStartupLoad))
+		defer cancel()
+		_ = s.Load(lctx) // a failure is logged once by the load itself
+	}
+	return s, nil
 }
 
 // NewPresign builds the presign handler for cfg.
@@ -56,7 +90,7 @@ func NewPresign(cfg *config.Config, o Options) (*presign.Handler, error) {
 	if o.Logger == nil {
 		o.Logger = NewLogger(nil)
 	}
-	res, err := Resolver(cfg)
+	settings, err := NewSettings(context.Background(), cfg, o)
 	if err != nil {
 		return nil, err
 	}
@@ -72,6 +106,6 @@ func NewPresign(cfg *config.Config, o Options) (*presign.Handler, error) {
 		return nil, fmt.Errorf("config: clearml: %w", err)
 	}
 	return presign.New(presign.Options{
-		Config: cfg, Verifier: v, Resolver: res, Logger: o.Logger, Now: o.Now, Version: Version,
+		Config: cfg, Verifier: v, Settings: settings, Logger: o.Logger, Now: o.Now, Version: Version,
 	})
 }

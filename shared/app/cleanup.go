@@ -1,6 +1,8 @@
 package app
 
 import (
+	"context"
+
 	"github.com/storagegate/storagegate/shared/cleanup"
 	"github.com/storagegate/storagegate/shared/config"
 )
@@ -12,11 +14,11 @@ func NewCleanup(cfg *config.Config, o Options) (*cleanup.Deleter, error) {
 	if o.Logger == nil {
 		o.Logger = NewLogger(nil)
 	}
-	res, err := Resolver(cfg)
+	settings, err := NewSettings(context.Background(), cfg, o)
 	if err != nil {
 		return nil, err
 	}
-	return cleanup.New(cleanup.Options{Config: cfg.Cleanup, Resolver: res, Logger: o.Logger})
+	return cleanup.New(cleanup.Options{Config: cfg.Cleanup, Settings: settings, Logger: o.Logger})
 }
 
 // NewCleanupHTTP is POST /cleanup for `serve --enable-cleanup`; a config

@@ -25,18 +25,28 @@ type prober interface {
 }
 
 // Probe reaches each configured bucket (or, for defaults, the credentials)
-// and the ClearML API server, each within its own timeout.
-func Probe(ctx context.Context, cfg *config.Config) []Check {
+// and the ClearML API server, each within its own timeout. Each entry says
+// where it comes from: the config document, ClearML's storage settings, or
+// the document laid over ClearML's.
+func Probe(ctx context.Context, cfg *config.Config, o Options) []Check {
 	var out []Check
-	res, err := Resolver(cfg)
+	settings, err := NewSettings(ctx, cfg, o)
 	if err != nil {
 		return []Check{{Name: "storage", Err: err}}
 	}
-	for _, e := range res.Entries() {
+	snap, err := settings.Current(ctx)
+	if settings.FromClearML() {
+		out = append(out, Check{Name: "storage settings from clearml storage.get_settings", Err: err})
+	}
+	if err != nil {
+		return append(out, Check{Name: "clearml api_server " + cfg.ClearML.APIServer, Err: pingClearML(ctx, cfg.ClearML)})
+	}
+	for _, e := range snap.Resolver.Entries() {
 		name := e.Name
 		if e.Bucket != "" {
 			name += " (" + string(e.Provider) + " bucket " + e.Bucket + ")"
 		}
+		name += " [" + snap.Source(e.Name) + "]"
 		p, ok := e.Store.(prober)
 		if !ok {
 			out = append(out, Check{Name: name, Err: errors.New("this store cannot be probed")})

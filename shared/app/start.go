@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 
+	"github.com/storagegate/storagegate/shared/cleanup"
 	"github.com/storagegate/storagegate/shared/config"
 )
 
@@ -25,6 +26,29 @@ func PresignOrExit(fetch config.SecretFetcher) http.Handler {
 		exit(log, err)
 	}
 	return h
+}
+
+// PresignAndCleanupOrExit is the start-up of a process that serves both
+// (the Azure custom handler): one config, one set of storage settings.
+func PresignAndCleanupOrExit(fetch config.SecretFetcher) (http.Handler, *cleanup.Deleter) {
+	log := NewLogger(os.Stderr)
+	cfg, err := LoadConfig(context.Background(), log, fetch)
+	if err != nil {
+		exit(log, err)
+	}
+	settings, err := NewSettings(context.Background(), cfg, Options{Logger: log})
+	if err != nil {
+		exit(log, err)
+	}
+	h, err := NewPresign(cfg, Options{Logger: log, Settings: settings})
+	if err != nil {
+		exit(log, err)
+	}
+	d, err := NewCleanup(cfg, Options{Logger: log, Settings: settings})
+	if err != nil {
+		exit(log, err)
+	}
+	return h, d
 }
 
 func exit(log *slog.Logger, err error) {

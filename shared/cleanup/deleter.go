@@ -16,6 +16,7 @@ import (
 	"github.com/storagegate/storagegate/shared/config"
 	"github.com/storagegate/storagegate/shared/credentials"
 	"github.com/storagegate/storagegate/shared/matchset"
+	"github.com/storagegate/storagegate/shared/storagesettings"
 	"github.com/storagegate/storagegate/shared/storageurl"
 	"github.com/storagegate/storagegate/shared/store"
 )
@@ -42,9 +43,18 @@ type Backoff struct {
 // the default 4m deadline.
 var DefaultBackoff = Backoff{Initial: 200 * time.Millisecond, Max: 5 * time.Second, Attempts: 8}
 
+// Settings give each message the storage settings it runs with
+// (*storagesettings.Settings: possibly from ClearML, refreshed between
+// messages).
+type Settings interface {
+	Current(ctx context.Context) (*storagesettings.Snapshot, error)
+}
+
 // Options assemble a Deleter.
 type Options struct {
-	Config   config.Cleanup
+	Config config.Cleanup
+	// Settings, or a fixed Resolver.
+	Settings Settings
 	Resolver Resolver
 	Logger   *slog.Logger
 	// Backoff: zero fields take DefaultBackoff's.
@@ -55,9 +65,9 @@ type Options struct {
 // message gets cleanup.concurrency workers of its own.
 type Deleter struct {
 	cfg      config.Cleanup
-	res      Resolver
+	settings Settings
+	res      Resolver // fixed settings, when Settings is nil
 	rules    matchset.Sets
-	urlOpts  storageurl.Options
 	log      *slog.Logger
 	backoff  Backoff
 	minDepth int
@@ -66,15 +76,15 @@ type Deleter struct {
 
 // New checks the options and compiles cleanup.match_sets.
 func New(o Options) (*Deleter, error) {
-	if o.Resolver == nil {
-		return nil, errors.New("cleanup: a Resolver is required")
+	if o.Resolver == nil && o.Settings == nil {
+		return nil, errors.New("cleanup: Settings or a Resolver are required")
 	}
 	rules, err := matchset.Compile(o.Config.MatchSets)
 	if err != nil {
 		return nil, fmt.Errorf("config: cleanup.%w", err)
 	}
 	d := &Deleter{
-		cfg: o.Config, res: o.Resolver, rules: rules, urlOpts: o.Resolver.URLOptions(), log: o.Logger,
+		cfg: o.Config, settings: o.Settings, res: o.Resolver, rules: rules, log: o.Logger,
 		backoff: o.Backoff, minDepth: max(o.Config.PrefixDepth(), 1), workers: max(o.Config.Concurrency, 1),
 	}
 	if d.log == nil {
@@ -117,7 +127,24 @@ func requestID(ctx context.Context) string {
 // accepting Azure URLs on the configured endpoints. It is the producers'
 // check; Process itself runs a message whose entries are partly bad.
 func (d *Deleter) ParseMessage(data []byte) (Message, error) {
-	return parseMessage(data, d.urlOpts)
+	_, opts, err := d.current(context.Background())
+	if err != nil {
+		return Message{}, err
+	}
+	return parseMessage(data, opts)
+}
+
+// current is the resolver and URL options a message runs with, from one
+// snapshot of the settings.
+func (d *Deleter) current(ctx context.Context) (Resolver, storageurl.Options, error) {
+	if d.settings == nil {
+		return d.res, d.res.URLOptions(), nil
+	}
+	snap, err := d.settings.Current(ctx)
+	if err != nil {
+		return nil, storageurl.Options{}, err
+	}
+	return snap.Resolver, snap.URLOptions(), nil
 }
 
 // Process is the queue path, the same on every platform: parse the message
@@ -145,7 +172,17 @@ func (d *Deleter) Run(ctx context.Context, m Message) Summary {
 		DryRun: d.cfg.DryRun || m.DryRun, URLs: len(m.URLs), Prefixes: len(m.Prefixes),
 		Providers: map[string]*Counts{},
 	}
-	items, err := m.check(d.urlOpts)
+	res, opts, err := d.current(ctx)
+	if err != nil {
+		// No settings yet (ClearML unreachable since the cold start): the
+		// whole message fails as transient, so the platform redelivers it.
+		d.unavailable(&s, m, err)
+		s.Duration = time.Since(start)
+		s.DurationMS = s.Duration.Milliseconds()
+		s.log(ctx, d.log)
+		return s
+	}
+	items, err := m.check(opts)
 	if err != nil {
 		s.Status, s.Error, s.Providers = StatusInvalid, err.Error(), nil
 		s.Duration = time.Since(start)
@@ -156,7 +193,7 @@ func (d *Deleter) Run(ctx context.Context, m Message) Summary {
 	ctx, cancel := d.withDeadline(ctx)
 	defer cancel()
 	r := &run{
-		d: d, ctx: ctx, sum: &s, dry: s.DryRun,
+		d: d, res: res, ctx: ctx, sum: &s, dry: s.DryRun,
 		work:  make(chan struct{}, d.workers),
 		lists: make(chan struct{}, d.workers),
 	}
@@ -184,6 +221,29 @@ func (d *Deleter) Run(ctx context.Context, m Message) Summary {
 	return s
 }
 
+// unavailable fails every entry of m as transient: the settings to run it
+// with could not be had.
+func (d *Deleter) unavailable(s *Summary, m Message, err error) {
+	s.Status = StatusTransient
+	reason := err.Error()
+	for _, u := range append(append([]string(nil), m.URLs...), m.Prefixes...) {
+		s.Failed++
+		s.TransientFailures++
+		if len(s.Failures) < MaxReportedFailures {
+			s.Failures = append(s.Failures, Failure{URL: u, Code: store.Transient.String(), Reason: reason, Transient: true})
+		} else {
+			s.FailuresOmitted++
+		}
+	}
+	if s.TransientFailures == 0 {
+		// A message with nothing in it is refused later, when it can be
+		// checked; for now it waits like the rest.
+		s.TransientFailures = 1
+	}
+	d.log.LogAttrs(context.Background(), slog.LevelError, "cleanup: no storage settings",
+		slog.String("request_id", s.RequestID), slog.String("error", reason))
+}
+
 // withDeadline bounds a run. A platform deadline keeps a reserve (a tenth of
 // the time left, at most 5 s) so that the answer is written before the
 // platform ends the invocation; without one, cleanup.deadline applies.
@@ -198,6 +258,7 @@ func (d *Deleter) withDeadline(ctx context.Context) (context.Context, context.Ca
 // run is one message in progress.
 type run struct {
 	d       *Deleter
+	res     Resolver
 	ctx     context.Context
 	dry     bool
 	created time.Time // zero: no created in the message
@@ -325,7 +386,7 @@ func (r *run) resolve(it item) (target, *Failure) {
 	if !r.d.rules.Empty() && !r.d.rules.Match(u.String(), "", "") {
 		return target{}, &Failure{URL: it.raw, Code: "no_matching_rule", Reason: "no cleanup.match_sets rule matches this URL"}
 	}
-	t, err := r.d.res.Resolve(u, !r.d.rules.Empty())
+	t, err := r.res.Resolve(u, !r.d.rules.Empty())
 	if err != nil {
 		return target{}, &Failure{URL: it.raw, Code: "not_configured", Reason: "no storage credentials are configured for " + scope(u)}
 	}

@@ -21,11 +21,32 @@ type Config struct {
 	Cleanup Cleanup `json:"cleanup"`
 }
 
-// Storage has the shape of ClearML's storage.get_settings answer.
+// Storage has the shape of ClearML's storage.get_settings answer, plus two
+// fields of storagegate's own that say where the entries come from.
 type Storage struct {
 	AWS    AWS    `json:"aws"`
 	Google Google `json:"google"`
 	Azure  Azure  `json:"azure"`
+	// FromClearML takes the entries from the ClearML server's
+	// storage.get_settings, with the document's own entries laid over them.
+	// Unset, it is on when the document names no store (no aws, google or
+	// azure) and the service credentials are set; the loader fills it in.
+	FromClearML *bool `json:"from_clearml"`
+	// Refresh is how often, at most, the settings are asked for again
+	// (checked when a request or message arrives); 1m unless set.
+	Refresh Duration `json:"refresh"`
+}
+
+// UseClearML reports whether the storage entries come from ClearML.
+func (s Storage) UseClearML() bool { return s.FromClearML != nil && *s.FromClearML }
+
+// HasEntries reports whether the section names any store: default
+// credentials or bucket and container entries (a Google endpoint or an AWS
+// region alone names none).
+func (s Storage) HasEntries() bool {
+	a, g := s.AWS, s.Google
+	return a.Key != "" || a.Secret != "" || a.Token != "" || a.UseCredentialsChain || len(a.Buckets) > 0 ||
+		g.Project != "" || g.CredentialsJSON != "" || len(g.Buckets) > 0 || len(s.Azure.Containers) > 0
 }
 
 // AWS holds the S3 defaults and bucket entries (S3 and S3-compatible stores).
@@ -212,6 +233,13 @@ func (c *Config) applyDefaults() {
 		c.Cleanup.Concurrency = 16
 	}
 	setDefault(&c.Cleanup.Deadline, 4*time.Minute)
+	setDefault(&c.Storage.Refresh, time.Minute)
+	if c.Storage.FromClearML == nil {
+		// The three-value deploy: service credentials and no store of the
+		// document's own mean "the stores ClearML knows".
+		on := !c.Storage.HasEntries() && c.ClearML.AccessKey != "" && c.ClearML.SecretKey != ""
+		c.Storage.FromClearML = &on
+	}
 }
 
 func setDefault(d *Duration, v time.Duration) {
@@ -322,8 +350,22 @@ func (c *Config) Validate() error {
 	if err := validateMatchSets("cleanup.match_sets", cl.MatchSets); err != nil {
 		return err
 	}
+	if c.Storage.Refresh.D() <= 0 {
+		return fieldErr("storage.refresh", "must be positive")
+	}
+	if c.Storage.UseClearML() {
+		if cm.APIServer == "" {
+			return fieldErr("storage.from_clearml", "needs clearml.api_server (or CLEARML_API_HOST)")
+		}
+		if cm.AccessKey == "" || cm.SecretKey == "" {
+			return fieldErr("storage.from_clearml", "needs the service credentials clearml.access_key and clearml.secret_key (or CLEARML_API_ACCESS_KEY and CLEARML_API_SECRET_KEY)")
+		}
+	}
 	return c.Storage.validate()
 }
+
+// Validate checks the storage section alone, as Config.Validate does.
+func (s Storage) Validate() error { return s.validate() }
 
 func validateMatchSets(field string, sets []MatchSet) error {
 	for i, s := range sets {
@@ -587,5 +629,6 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("azure_containers", len(c.Storage.Azure.Containers)),
 		slog.String("auth_mode", c.ClearML.AuthMode),
 		slog.String("api_server", c.ClearML.APIServer),
+		slog.Bool("storage_from_clearml", c.Storage.UseClearML()),
 	)
 }

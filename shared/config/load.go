@@ -23,14 +23,26 @@ const (
 	EnvSecret = "STORAGEGATE_CONFIG_SECRET"
 )
 
+// ClearML's own variables, read by its SDK and agent: they fill the clearml
+// section's api_server, access_key and secret_key.
+const (
+	EnvAPIHost   = "CLEARML_API_HOST"
+	EnvAccessKey = "CLEARML_API_ACCESS_KEY"
+	EnvSecretKey = "CLEARML_API_SECRET_KEY"
+)
+
 // SecretFetcher reads a secret's value by its ARN (AWS Secrets Manager).
 type SecretFetcher func(ctx context.Context, arn string) ([]byte, error)
 
 // ErrNoSource says no config variable is set.
-var ErrNoSource = errors.New("config: no configuration: set one of " + EnvInline + ", " + EnvFile + " or " + EnvSecret)
+var ErrNoSource = errors.New("config: no configuration: set one of " + EnvInline + ", " + EnvFile + " or " + EnvSecret +
+	", or all three of " + EnvAPIHost + ", " + EnvAccessKey + " and " + EnvSecretKey)
 
 // FromEnv loads the document from the one variable that is set. fetch may be
 // nil where Secrets Manager is not available. Warnings name ignored fields.
+// CLEARML_API_HOST, CLEARML_API_ACCESS_KEY and CLEARML_API_SECRET_KEY fill
+// the clearml fields the document leaves out; with all three set, no
+// document is needed.
 func FromEnv(ctx context.Context, getenv func(string) string, fetch SecretFetcher) (*Config, []string, error) {
 	var set []string
 	for _, k := range []string{EnvInline, EnvFile, EnvSecret} {
@@ -39,6 +51,8 @@ func FromEnv(ctx context.Context, getenv func(string) string, fetch SecretFetche
 		}
 	}
 	switch {
+	case len(set) == 0 && getenv(EnvAPIHost) != "" && getenv(EnvAccessKey) != "" && getenv(EnvSecretKey) != "":
+		return parse(nil, getenv)
 	case len(set) == 0:
 		return nil, nil, ErrNoSource
 	case len(set) > 1:
@@ -64,19 +78,28 @@ func FromEnv(ctx context.Context, getenv func(string) string, fetch SecretFetche
 		}
 		data = b
 	}
-	return Parse(data)
+	return parse(data, getenv)
 }
 
 // Parse reads a JSON or YAML document, applies defaults and validates it.
-func Parse(data []byte) (*Config, []string, error) {
-	raw, err := parseDocument(data)
-	if err != nil {
-		return nil, nil, err
-	}
+func Parse(data []byte) (*Config, []string, error) { return parse(data, nil) }
+
+func parse(data []byte, getenv func(string) string) (*Config, []string, error) {
 	var c Config
 	var warnings []string
-	if raw != nil {
-		if err := decode("", raw, reflect.ValueOf(&c).Elem(), &warnings); err != nil {
+	if len(bytes.TrimSpace(data)) > 0 {
+		raw, err := parseDocument(data)
+		if err != nil {
+			return nil, nil, err
+		}
+		if raw != nil {
+			if err := decode("", raw, reflect.ValueOf(&c).Elem(), &warnings); err != nil {
+				return nil, warnings, err
+			}
+		}
+	}
+	if getenv != nil {
+		if err := c.applyClearMLEnv(getenv); err != nil {
 			return nil, warnings, err
 		}
 	}
@@ -85,6 +108,49 @@ func Parse(data []byte) (*Config, []string, error) {
 		return nil, warnings, err
 	}
 	return &c, warnings, nil
+}
+
+// applyClearMLEnv fills clearml.api_server, access_key and secret_key from
+// ClearML's own variables where the document leaves them out. A field set
+// to different values in both is an error that names the field and the
+// variable, never the values: which one is meant cannot be guessed.
+func (c *Config) applyClearMLEnv(getenv func(string) string) error {
+	for _, f := range []struct {
+		field, env string
+		v          *string
+		same       func(a, b string) bool
+	}{
+		{"clearml.api_server", EnvAPIHost, &c.ClearML.APIServer, func(a, b string) bool {
+			return strings.TrimRight(a, "/") == strings.TrimRight(b, "/")
+		}},
+		{"clearml.access_key", EnvAccessKey, &c.ClearML.AccessKey, func(a, b string) bool { return a == b }},
+		{"clearml.secret_key", EnvSecretKey, &c.ClearML.SecretKey, func(a, b string) bool { return a == b }},
+	} {
+		e := strings.TrimSpace(getenv(f.env))
+		switch {
+		case e == "":
+		case *f.v == "":
+			*f.v = e
+		case !f.same(*f.v, e):
+			return fieldErr(f.field, "the config document and %s set different values: set it in one place", f.env)
+		}
+	}
+	return nil
+}
+
+// Decode fills v (a pointer to a config type) from plain JSON values as the
+// loader does, naming the field of any error (path is the prefix, e.g.
+// "storage.aws.buckets[2]") and returning the unknown fields. It is for
+// settings that arrive in the document's shape from elsewhere (ClearML's
+// storage.get_settings).
+func Decode(path string, raw any, v any) ([]string, error) {
+	var warnings []string
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return nil, errors.New("config: Decode needs a non-nil pointer")
+	}
+	err := decode(path, raw, rv.Elem(), &warnings)
+	return warnings, err
 }
 
 // parseDocument reads JSON or YAML into plain values (objects, lists,

@@ -73,7 +73,25 @@ type Resolver struct {
 }
 
 // New builds every configured store; a bad entry fails here, naming its field.
-func New(st config.Storage, b Builders) (*Resolver, error) {
+func New(st config.Storage, b Builders) (*Resolver, error) { return Build(st, b, nil) }
+
+// Build is New, except that with a skip function an entry that cannot be
+// built is reported to it (by its field name, e.g. storage.aws.buckets[3])
+// and left out, while the rest are built: settings that arrive at run time
+// (from ClearML) must not lose every bucket to one bad entry.
+func Build(st config.Storage, b Builders, skip func(field string, err error)) (*Resolver, error) {
+	bad := func(err error) error {
+		if skip == nil {
+			return err
+		}
+		var fe *config.FieldError
+		if errors.As(err, &fe) {
+			skip(fe.Field, errors.New(fe.Message))
+		} else {
+			skip("storage", err)
+		}
+		return nil
+	}
 	r := &Resolver{azureHosts: map[string]string{}}
 	a := st.AWS
 	if a.Key != "" || a.UseCredentialsChain {
@@ -82,9 +100,12 @@ func New(st config.Storage, b Builders) (*Resolver, error) {
 			UseChain: a.UseCredentialsChain, Secure: true,
 		})
 		if err != nil {
-			return nil, fieldErr("storage.aws", err)
+			if err := bad(fieldErr("storage.aws", err)); err != nil {
+				return nil, err
+			}
+		} else {
+			r.s3Default = &Target{Store: s, Entry: "storage.aws"}
 		}
-		r.s3Default = &Target{Store: s, Entry: "storage.aws"}
 	}
 	for i, e := range a.Buckets {
 		name := fmt.Sprintf("storage.aws.buckets[%d]", i)
@@ -96,7 +117,10 @@ func New(st config.Storage, b Builders) (*Resolver, error) {
 			// An entry without keys of its own names scope and endpoint, and
 			// signs with the default credentials.
 			if a.Key == "" && !a.UseCredentialsChain {
-				return nil, fieldErr(name, errors.New("has no key and secret of its own and storage.aws has no default credentials: give key and secret, or use_credentials_chain"))
+				if err := bad(fieldErr(name, errors.New("has no key and secret of its own and storage.aws has no default credentials: give key and secret, or use_credentials_chain"))); err != nil {
+					return nil, err
+				}
+				continue
 			}
 			p.Key, p.Secret, p.Token, p.UseChain = a.Key, a.Secret, a.Token, a.UseCredentialsChain
 		}
@@ -105,7 +129,10 @@ func New(st config.Storage, b Builders) (*Resolver, error) {
 		}
 		s, err := s3store.New(p)
 		if err != nil {
-			return nil, fieldErr(name, err)
+			if err := bad(fieldErr(name, err)); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		prefix := "s3://"
 		switch {
@@ -120,7 +147,10 @@ func New(st config.Storage, b Builders) (*Resolver, error) {
 		if sub != "" {
 			if e.Bucket == "" {
 				// Dropping the subdir would widen the entry to the whole host.
-				return nil, &config.FieldError{Field: name + ".subdir", Message: "needs bucket: a subdir is a folder inside one bucket"}
+				if err := bad(&config.FieldError{Field: name + ".subdir", Message: "needs bucket: a subdir is a folder inside one bucket"}); err != nil {
+					return nil, err
+				}
+				continue
 			}
 			prefix += "/" + sub
 		}
@@ -133,16 +163,22 @@ func New(st config.Storage, b Builders) (*Resolver, error) {
 		if g.CredentialsJSON != "" || g.Project != "" {
 			s, err := b.GCS(g, nil)
 			if err != nil {
-				return nil, fieldErr("storage.google", err)
+				if err := bad(fieldErr("storage.google", err)); err != nil {
+					return nil, err
+				}
+			} else {
+				r.gsDefault = &Target{Store: s, Entry: "storage.google"}
 			}
-			r.gsDefault = &Target{Store: s, Entry: "storage.google"}
 		}
 		for i := range g.Buckets {
 			e := &g.Buckets[i]
 			name := fmt.Sprintf("storage.google.buckets[%d]", i)
 			s, err := b.GCS(g, e)
 			if err != nil {
-				return nil, fieldErr(name, err)
+				if err := bad(fieldErr(name, err)); err != nil {
+					return nil, err
+				}
+				continue
 			}
 			prefix := "gs://" + e.Bucket
 			sub := strings.Trim(e.Subdir, "/")
@@ -153,34 +189,52 @@ func New(st config.Storage, b Builders) (*Resolver, error) {
 			r.listed = append(r.listed, Entry{Name: name, Provider: storageurl.GCS, Bucket: e.Bucket, Store: s})
 		}
 	} else if len(g.Buckets) > 0 || g.CredentialsJSON != "" {
-		return nil, fieldErr("storage.google", errors.New("this build does not support Google Cloud Storage"))
+		if err := bad(fieldErr("storage.google", errors.New("this build does not support Google Cloud Storage"))); err != nil {
+			return nil, err
+		}
 	}
 
 	for i, c := range st.Azure.Containers {
 		name := fmt.Sprintf("storage.azure.containers[%d]", i)
 		if b.Azure == nil {
-			return nil, fieldErr(name, errors.New("this build does not support Azure Blob"))
+			if err := bad(fieldErr(name, errors.New("this build does not support Azure Blob"))); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		var host string
+		if c.Endpoint != "" {
+			u, err := url.Parse(c.Endpoint)
+			if err != nil || u.Host == "" {
+				if err := bad(&config.FieldError{Field: name + ".endpoint", Message: "is not a URL"}); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			if h := lower(u.Host); !strings.HasSuffix(h, storageurl.AzureBlobSuffix) {
+				if prev, ok := r.azureHosts[h]; ok && prev != c.AccountName {
+					if err := bad(&config.FieldError{Field: name + ".endpoint", Message: "host " + h + " already serves account " + prev}); err != nil {
+						return nil, err
+					}
+					continue
+				}
+				host = h
+			}
 		}
 		s, err := b.Azure(c)
 		if err != nil {
-			return nil, fieldErr(name, err)
+			if err := bad(fieldErr(name, err)); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if host != "" {
+			r.azureHosts[host] = c.AccountName
 		}
 		// Azure entries match by account and container, in config order;
 		// the prefix only carries them.
 		r.azure = append(r.azure, entry{prefix: c.AccountName + "/" + c.ContainerName, target: Target{Store: s, Entry: name}, bucket: c.ContainerName})
 		r.listed = append(r.listed, Entry{Name: name, Provider: storageurl.Azure, Bucket: c.ContainerName, Store: s})
-		if c.Endpoint != "" {
-			u, err := url.Parse(c.Endpoint)
-			if err != nil || u.Host == "" {
-				return nil, &config.FieldError{Field: name + ".endpoint", Message: "is not a URL"}
-			}
-			if h := lower(u.Host); !strings.HasSuffix(h, storageurl.AzureBlobSuffix) {
-				if prev, ok := r.azureHosts[h]; ok && prev != c.AccountName {
-					return nil, &config.FieldError{Field: name + ".endpoint", Message: "host " + h + " already serves account " + prev}
-				}
-				r.azureHosts[h] = c.AccountName
-			}
-		}
 	}
 
 	// Longest prefix first; among equals, config order.

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/storagegate/storagegate/shared/clearmlauth"
+	"github.com/storagegate/storagegate/shared/storagesettings"
 	"github.com/storagegate/storagegate/shared/store"
 )
 
@@ -23,7 +24,7 @@ type batchRequest struct {
 	ObjType  string          `json:"obj_type"`
 }
 
-func (h *Handler) batch(w http.ResponseWriter, r *http.Request, id clearmlauth.Identity, rec *logRecord) int {
+func (h *Handler) batch(w http.ResponseWriter, r *http.Request, id clearmlauth.Identity, snap *storagesettings.Snapshot, rec *logRecord) int {
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt != "application/json" {
 		return h.fail(w, r, newErr(http.StatusBadRequest, "invalid_body", "POST /presign takes Content-Type: application/json"))
@@ -76,7 +77,7 @@ func (h *Handler) batch(w http.ResponseWriter, r *http.Request, id clearmlauth.I
 
 	// Policy about the caller answers for the whole request (403), after
 	// the body's syntax (400); each URL's own policy is in its result.
-	if err := clearmlauth.Authorize(h.clearml, id); err != nil {
+	if err := h.authorize(snap, id); err != nil {
 		return h.fail(w, r, authError(err))
 	}
 	rec.urls = len(req.URLs)
@@ -84,7 +85,7 @@ func (h *Handler) batch(w http.ResponseWriter, r *http.Request, id clearmlauth.I
 		Results []*result `json:"results"`
 	}{Results: make([]*result, len(req.URLs))}
 	for i, raw := range req.URLs {
-		res, apiErr := h.sign(r.Context(), nil, raw, p, nil)
+		res, apiErr := h.sign(r.Context(), snap, nil, raw, p, nil)
 		if apiErr != nil {
 			res = &result{URL: raw, Error: apiErr}
 		}

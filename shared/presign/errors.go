@@ -3,6 +3,8 @@ package presign
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
+	"time"
 )
 
 // apiError is every non-2xx answer: {"error": {"code", "message"}}.
@@ -11,6 +13,8 @@ type apiError struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	allow   string
+	// retryAfter is a 503's Retry-After (5 s when zero).
+	retryAfter time.Duration
 }
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
@@ -30,7 +34,11 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, e *apiError) int 
 		hd.Set("Allow", e.allow)
 	}
 	if e.status == http.StatusServiceUnavailable {
-		hd.Set("Retry-After", "5")
+		secs := int64(5)
+		if e.retryAfter > 0 {
+			secs = int64((e.retryAfter + time.Second - 1) / time.Second)
+		}
+		hd.Set("Retry-After", strconv.FormatInt(secs, 10))
 	}
 	if r.Method == http.MethodHead {
 		hd.Set("Content-Type", "application/json")

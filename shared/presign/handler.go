@@ -22,6 +22,7 @@ import (
 	"github.com/storagegate/storagegate/shared/config"
 	"github.com/storagegate/storagegate/shared/credentials"
 	"github.com/storagegate/storagegate/shared/matchset"
+	"github.com/storagegate/storagegate/shared/storagesettings"
 	"github.com/storagegate/storagegate/shared/storageurl"
 	"github.com/storagegate/storagegate/shared/store"
 )
@@ -44,6 +45,9 @@ type Verifier interface {
 type Options struct {
 	Config   *config.Config
 	Verifier Verifier
+	// Settings are the storage settings (possibly from ClearML, refreshed);
+	// Resolver alone stands for fixed settings.
+	Settings *storagesettings.Settings
 	Resolver *credentials.Resolver
 	Logger   *slog.Logger
 	// Now is the clock (tests move it); time.Now when nil.
@@ -56,9 +60,8 @@ type Handler struct {
 	cfg       config.Presign
 	clearml   config.ClearML
 	verifier  Verifier
-	resolver  *credentials.Resolver
+	settings  *storagesettings.Settings
 	rules     matchset.Sets
-	urlOpts   storageurl.Options
 	origins   map[string]bool
 	log       *slog.Logger
 	now       func() time.Time
@@ -72,8 +75,11 @@ type Handler struct {
 
 // New validates the options and compiles everything once.
 func New(o Options) (*Handler, error) {
-	if o.Config == nil || o.Verifier == nil || o.Resolver == nil {
-		return nil, errors.New("presign: Config, Verifier and Resolver are required")
+	if o.Config == nil || o.Verifier == nil || (o.Resolver == nil && o.Settings == nil) {
+		return nil, errors.New("presign: Config, Verifier and Settings (or a Resolver) are required")
+	}
+	if o.Settings == nil {
+		o.Settings = storagesettings.Fixed(o.Resolver)
 	}
 	rules, err := matchset.Compile(o.Config.Presign.EffectiveMatchSets())
 	if err != nil {
@@ -83,9 +89,8 @@ func New(o Options) (*Handler, error) {
 		cfg:       o.Config.Presign,
 		clearml:   o.Config.ClearML,
 		verifier:  o.Verifier,
-		resolver:  o.Resolver,
+		settings:  o.Settings,
 		rules:     rules,
-		urlOpts:   o.Resolver.URLOptions(),
 		origins:   map[string]bool{},
 		log:       o.Logger,
 		now:       o.Now,
@@ -123,7 +128,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": h.version})
+		// The settings' source and age: whether a function still serves
+		// settings from ClearML, and how old they are when it cannot reach it.
+		writeJSON(w, http.StatusOK, struct {
+			Status   string                 `json:"status"`
+			Version  string                 `json:"version"`
+			Settings storagesettings.Status `json:"settings"`
+		}{"ok", h.version, h.settings.Status()})
 		rec.status = http.StatusOK
 		return
 	case "/", "/presign":
@@ -171,11 +182,24 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec.user, rec.company = id.UserID, id.CompanyID
-	if r.Method == http.MethodPost {
-		rec.status = h.batch(w, r, id, rec)
+	// The storage settings for this request: never waited for while a copy
+	// exists; without one (ClearML unreachable since the cold start) 503.
+	snap, err := h.settings.Current(r.Context())
+	if err != nil {
+		e := newErr(http.StatusServiceUnavailable, "upstream_unavailable", "the storage settings from the ClearML API server are not loaded yet; try again shortly")
+		var ue *storagesettings.UnavailableError
+		if errors.As(err, &ue) {
+			e.retryAfter = ue.RetryAfter
+		}
+		rec.status = h.fail(w, r, e)
+		rec.err = err.Error() // reasons only: storagesettings keeps secrets out
 		return
 	}
-	rec.status = h.single(w, r, id, rec)
+	if r.Method == http.MethodPost {
+		rec.status = h.batch(w, r, id, snap, rec)
+		return
+	}
+	rec.status = h.single(w, r, id, snap, rec)
 }
 
 // params are a request's parsed query (or batch body) options.
@@ -187,7 +211,7 @@ type params struct {
 	objType  string
 }
 
-func (h *Handler) single(w http.ResponseWriter, r *http.Request, id clearmlauth.Identity, rec *logRecord) int {
+func (h *Handler) single(w http.ResponseWriter, r *http.Request, id clearmlauth.Identity, snap *storagesettings.Snapshot, rec *logRecord) int {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return h.fail(w, r, newErr(http.StatusBadRequest, "invalid_parameter", "the query string is not valid percent-encoding"))
@@ -226,7 +250,7 @@ func (h *Handler) single(w http.ResponseWriter, r *http.Request, id clearmlauth.
 			return h.fail(w, r, newErr(http.StatusBadRequest, "invalid_parameter", "download must be 1 or 0"))
 		}
 	}
-	res, apiErr := h.sign(r.Context(), &id, raw[0], p, rec)
+	res, apiErr := h.sign(r.Context(), snap, &id, raw[0], p, rec)
 	if apiErr != nil {
 		return h.fail(w, r, apiErr)
 	}
@@ -266,7 +290,11 @@ func (h *Handler) SignURL(ctx context.Context, raw string, expires time.Duration
 	if method == "" {
 		method = store.MethodGet
 	}
-	res, apiErr := h.sign(ctx, nil, raw, params{expires: expires, download: download, method: method}, nil)
+	snap, err := h.settings.Current(ctx)
+	if err != nil {
+		return Result{}, newErr(http.StatusServiceUnavailable, "upstream_unavailable", err.Error())
+	}
+	res, apiErr := h.sign(ctx, snap, nil, raw, params{expires: expires, download: download, method: method}, nil)
 	if apiErr != nil {
 		return Result{}, apiErr
 	}
@@ -282,11 +310,11 @@ type Result struct {
 
 // sign checks one URL's syntax and policy and signs it; id is nil for the
 // operator's own signing.
-func (h *Handler) sign(ctx context.Context, id *clearmlauth.Identity, raw string, p params, rec *logRecord) (*result, *apiError) {
+func (h *Handler) sign(ctx context.Context, snap *storagesettings.Snapshot, id *clearmlauth.Identity, raw string, p params, rec *logRecord) (*result, *apiError) {
 	if len(raw) > MaxURLParam {
 		return nil, newErr(http.StatusBadRequest, "invalid_url", "the url parameter is longer than 4 KiB")
 	}
-	u, err := h.urlOpts.Parse(raw)
+	u, err := snap.URLOptions().Parse(raw)
 	if err != nil {
 		return nil, newErr(http.StatusBadRequest, "invalid_url", err.Error())
 	}
@@ -297,14 +325,14 @@ func (h *Handler) sign(ctx context.Context, id *clearmlauth.Identity, raw string
 		rec.bucket, rec.key = u.Bucket, u.Key
 	}
 	if id != nil {
-		if err := clearmlauth.Authorize(h.clearml, *id); err != nil {
+		if err := h.authorize(snap, *id); err != nil {
 			return nil, authError(err)
 		}
 	}
 	if !h.rules.Empty() && !h.rules.Match(u.String(), p.field, p.objType) {
 		return nil, newErr(http.StatusForbidden, "no_matching_rule", "no presign match_sets rule matches this url")
 	}
-	target, err := h.resolver.Resolve(u, !h.rules.Empty())
+	target, err := snap.Resolver.Resolve(u, !h.rules.Empty())
 	if err != nil {
 		return nil, newErr(http.StatusForbidden, "not_configured", "no storage credentials are configured for "+scopeOf(u))
 	}
@@ -350,6 +378,18 @@ func (h *Handler) sign(ctx context.Context, id *clearmlauth.Identity, raw string
 		rec.expires = signed.ExpiresAt
 	}
 	return &result{URL: raw, SignedURL: signed.URL, Method: req.Method, ExpiresAt: signed.ExpiresAt.UTC().Format(time.RFC3339), expiresAt: signed.ExpiresAt}, nil
+}
+
+// authorize applies allowed_roles and allowed_companies; settings from
+// ClearML belong to the service account's company, which is then the
+// default for an empty allowed_companies.
+func (h *Handler) authorize(snap *storagesettings.Snapshot, id clearmlauth.Identity) error {
+	if snap.AllowedCompanies == nil || len(h.clearml.AllowedCompanies) > 0 {
+		return clearmlauth.Authorize(h.clearml, id)
+	}
+	c := h.clearml
+	c.AllowedCompanies = snap.AllowedCompanies
+	return clearmlauth.Authorize(c, id)
 }
 
 func parseExpires(v string) (time.Duration, *apiError) {

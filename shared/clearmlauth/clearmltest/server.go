@@ -1,6 +1,7 @@
 // Package clearmltest is a small stand-in for the ClearML API server, for
-// tests. It answers the three calls storagegate makes (users.get_current_user,
-// auth.validate_token, auth.login) the way clearml-server does: the same
+// tests. It answers the calls storagegate makes (users.get_current_user,
+// auth.validate_token, auth.login, storage.get_settings) the way
+// clearml-server does: the same
 // envelope, the same result codes and subcodes, the same wording of the
 // messages that callers classify ("Signature has expired", "revoked token"),
 // and real HS256 tokens with ClearML's claims. Knobs make it slow, failing or
@@ -52,9 +53,13 @@ type Server struct {
 	keys    map[string]keyPair // access key → owner and secret
 	revoked map[string]bool    // session ids logged out
 	calls   map[string]int64   // endpoint name → requests received
-	down    bool
-	delay   time.Duration
-	failure int
+	// storage is each company's saved storage settings; serverStorage
+	// answers for companies that saved none.
+	storage       map[string]companySettings
+	serverStorage StorageSettings
+	down          bool
+	delay         time.Duration
+	failure       int
 }
 
 type keyPair struct{ userID, secret string }
@@ -63,12 +68,14 @@ type keyPair struct{ userID, secret string }
 func New(tb testing.TB) *Server {
 	tb.Helper()
 	s := &Server{
-		Secret:  randomHex(32),
-		tb:      tb,
-		users:   map[string]User{},
-		keys:    map[string]keyPair{},
-		revoked: map[string]bool{},
-		calls:   map[string]int64{},
+		Secret:        randomHex(32),
+		tb:            tb,
+		users:         map[string]User{},
+		keys:          map[string]keyPair{},
+		revoked:       map[string]bool{},
+		calls:         map[string]int64{},
+		storage:       map[string]companySettings{},
+		serverStorage: DefaultServerStorage(),
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
@@ -246,6 +253,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.validateToken(c, r)
 	case "auth.login":
 		s.login(c, r)
+	case "storage.get_settings":
+		s.getSettings(c, r)
 	default:
 		c.fail(404, 0, "Unable to find endpoint for name "+name+" and version "+c.requested, nil)
 	}
@@ -458,6 +467,9 @@ func (c *call) write(code, subcode int, msg string, errData map[string]any, data
 	actual := any(nil)
 	if code != 404 {
 		actual = "1.0" // the version these endpoints were introduced in
+		if c.name == "storage.get_settings" {
+			actual = "2.22"
+		}
 	}
 	env := map[string]any{
 		"meta": map[string]any{
