@@ -69,7 +69,7 @@ test: tools lint terraform-check ## every test, the ones against real servers in
 	$(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) --no-print-directory fuzz
 
-terraform-check: ## terraform fmt, tflint, and validate + test against the real azurerm provider, offline
+terraform-check: package ## terraform fmt, tflint, and validate + test against the real azurerm provider, offline
 	scripts/terraform-check.sh
 
 lint: fmt vet staticcheck ## gofmt, go vet and staticcheck

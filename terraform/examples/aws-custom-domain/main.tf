@@ -18,9 +18,7 @@ module "storagegate" {
   presign_zip  = "${local.package_dir}/presign-lambda-${local.package_arch}.zip"
   cleanup_zip  = "${local.package_dir}/cleanup-lambda-${local.package_arch}.zip"
 
-  # The variable's validation already refused a missing file with a clear message; the fallback only
-  # lets linters that evaluate this expression without the (never committed) config file pass.
-  config = fileexists(var.config_file) ? file(var.config_file) : null
+  config = local.config
 
   artifact_bucket_arns = var.artifact_bucket_arns
   cors_allowed_origins = var.cors_allowed_origins
@@ -29,4 +27,18 @@ module "storagegate" {
     domain_name         = var.domain_name
     acm_certificate_arn = var.acm_certificate_arn
   }
+}
+
+locals {
+  # The three-value deploy, as ClearML's own presign service is installed: the document holds only where the
+  # ClearML API is and a service key pair, and storage.from_clearml (on by default then) takes the storage
+  # credentials from ClearML. The values go to the secret store with the rest of the document, never to plain
+  # environment variables. With config_file, its content is the document.
+  config = var.config_file == null ? jsonencode({
+    clearml = {
+      api_server = var.clearml_api_host
+      access_key = var.clearml_api_access_key
+      secret_key = var.clearml_api_secret_key
+    }
+  }) : file(var.config_file)
 }

@@ -9,14 +9,39 @@ variable "name" {
   default     = "storagegate"
 }
 
-variable "config_file" {
-  description = "Path of the storagegate configuration document (YAML or JSON) to store in Secrets Manager."
+variable "clearml_api_host" {
+  description = "The three-value deploy: the ClearML API server (what CLEARML_API_HOST holds for the SDK), e.g. https://api.clearml.example.com. With the key pair below and no config_file, the configuration is these three values and the storage credentials come from ClearML's Storage Credentials page (storage.get_settings), refreshed without a redeploy."
   type        = string
-  default     = "storagegate.yaml"
+  default     = null
+}
+
+variable "clearml_api_access_key" {
+  description = "The three-value deploy: the access key of a ClearML service account's API credentials (CLEARML_API_ACCESS_KEY)."
+  type        = string
+  default     = null
+  sensitive   = true
+}
+
+variable "clearml_api_secret_key" {
+  description = "The three-value deploy: the secret key of that key pair (CLEARML_API_SECRET_KEY)."
+  type        = string
+  default     = null
+  sensitive   = true
+}
+
+variable "config_file" {
+  description = "Instead of the three values: the path of a whole storagegate configuration document (YAML or JSON; README \"Configuration\") to store in Secrets Manager. Never commit it."
+  type        = string
+  default     = null
 
   validation {
-    condition     = fileexists(var.config_file)
-    error_message = "config_file names no file: write the storagegate configuration to storagegate.yaml here (never commit it), or point config_file at it."
+    condition     = var.config_file == null || try(fileexists(var.config_file), false)
+    error_message = "config_file names no file."
+  }
+
+  validation {
+    condition     = (var.config_file != null) != (var.clearml_api_host != null && var.clearml_api_access_key != null && var.clearml_api_secret_key != null)
+    error_message = "Give either the three values (clearml_api_host, clearml_api_access_key, clearml_api_secret_key) or config_file, not both."
   }
 }
 
