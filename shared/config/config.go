@@ -19,6 +19,7 @@ type Config struct {
 	ClearML ClearML `json:"clearml"`
 	Presign Presign `json:"presign"`
 	Cleanup Cleanup `json:"cleanup"`
+	Sweep   Sweep   `json:"sweep"`
 }
 
 // Storage has the shape of ClearML's storage.get_settings answer.
@@ -320,6 +321,9 @@ func (c *Config) Validate() error {
 		return fieldErr("cleanup.deadline", "must be positive")
 	}
 	if err := validateMatchSets("cleanup.match_sets", cl.MatchSets); err != nil {
+		return err
+	}
+	if err := c.Sweep.validate(); err != nil {
 		return err
 	}
 	return c.Storage.validate()
