@@ -67,7 +67,8 @@ func TestSweepLambdaSQS(t *testing.T) {
 	if err := json.Unmarshal(out, &report); err != nil || report["deleted"] != 2.0 || report["messages_published"] == 0.0 {
 		t.Fatalf("report %s", out)
 	}
-	s := sweepSummary(t, lastRun(sweeper.Logs()))
+	eventually(t, 10*time.Second, "the run's summary line", func() bool { return strings.Contains(sweeper.Logs(), `"msg":"sweep"`) })
+	s := sweepSummary(t, sweeper.Logs())
 	if s["deleted"] != 2.0 || !strings.Contains(s["destination"].(string), "SQS queue") {
 		t.Fatalf("summary %v", s)
 	}
