@@ -8,7 +8,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X github.com/storagegate/storagegate/shared/app.Version=$(VERSION)
 BIN      := bin
 FUZZTIME ?= 15s
-LAMBDAS  := presign cleanup
+LAMBDAS  := presign cleanup sweep
 ARCHES   := amd64 arm64
 
 .PHONY: help run build package lambda gcp-source azure-package test lint fmt vet staticcheck terraform-check tools fuzz bench bench-cleanup clean

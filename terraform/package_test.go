@@ -138,11 +138,11 @@ func TestPackage(t *testing.T) {
 				t.Errorf("%s: %d bytes, over 10 MiB", name, len(b))
 			}
 		case name == "azure-app.zip":
-			if !slices.Equal(names, []string{"Cleanup/function.json", "Presign/function.json", "handler", "host.json"}) {
+			if !slices.Equal(names, []string{"Cleanup/function.json", "Presign/function.json", "Sweep/function.json", "handler", "host.json"}) {
 				t.Errorf("%s: holds %v", name, names)
 			}
 			checkExecutable(t, name+":handler", entries["handler"], elf.EM_X86_64)
-			for _, f := range []string{"host.json", "Presign/function.json", "Cleanup/function.json"} {
+			for _, f := range []string{"host.json", "Presign/function.json", "Cleanup/function.json", "Sweep/function.json"} {
 				if src := readJSON(t, filepath.Join(repoRoot(t), "functions", "azure", f)); !bytes.Equal(src, entries[f].Data) {
 					t.Errorf("%s: %s differs from functions/azure/%s", name, f, f)
 				}

@@ -14,6 +14,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/storagegate/storagegate/shared/config"
+	"github.com/storagegate/storagegate/shared/enqueue"
 )
 
 // The wiring that matters, asserted on the modules as written: what the
@@ -24,12 +25,16 @@ import (
 // configEnv is every environment variable through which the functions take their configuration.
 var configEnv = []string{config.EnvInline, config.EnvFile, config.EnvSecret}
 
+// sweepEnv is what the sweep functions also read: the cleanup queue (as `storagegate enqueue` does),
+// and on Azure the timer's schedule, which the Functions host resolves in Sweep/function.json.
+var sweepEnv = []string{enqueue.EnvSQSQueueURL, enqueue.EnvPubSubTopic, enqueue.EnvAzureQueue, "STORAGEGATE_SWEEP_SCHEDULE"}
+
 // checkEnvNames fails for a configuration variable the functions do not read, and
 // unless exactly `want` of them is set.
 func checkEnvNames(t *testing.T, where string, vars map[string]bool, want string) {
 	t.Helper()
 	for name := range vars {
-		if strings.HasPrefix(name, "STORAGEGATE_") && !slices.Contains(configEnv, name) {
+		if strings.HasPrefix(name, "STORAGEGATE_") && !slices.Contains(configEnv, name) && !slices.Contains(sweepEnv, name) {
 			t.Errorf("%s: sets %s, which no function reads (they read %v)", where, name, configEnv)
 		}
 	}
@@ -94,7 +99,7 @@ func TestAWSWiring(t *testing.T) {
 		}
 		checkEnvNames(t, f.String(), vars, config.EnvSecret)
 	}
-	if len(fns) != 2 || fns["presign"].Body == nil || fns["cleanup"].Body == nil {
+	if fns["presign"].Body == nil || fns["cleanup"].Body == nil || len(fns) > 3 {
 		t.Fatalf("want the functions presign and cleanup, found %v", slices.Sorted(mapsKeys(fns)))
 	}
 	if got := traversal(attr(u.Body, "function_name").Expr); got != "aws_lambda_function.presign.function_name" {
@@ -350,7 +355,7 @@ func TestGCPWiring(t *testing.T) {
 	// message that keeps failing to the dead-letter topic after max_delivery_attempts.
 	var push block
 	for _, s := range c.of("resource", "google_pubsub_subscription") {
-		if len(sub(s.Body, "push_config")) == 1 {
+		if len(sub(s.Body, "push_config")) == 1 && s.Labels[1] != "sweep" {
 			push = s
 		}
 	}
@@ -580,4 +585,123 @@ func TestExamplesUsePackagedZips(t *testing.T) {
 			t.Errorf("%s: hands its module no zip", dir)
 		}
 	}
+}
+
+// TestSweepWiring: each cloud's sweeper is behind sweep_schedule, hands its files to the cleanup queue
+// the cleanup function consumes, and may do nothing else.
+func TestSweepWiring(t *testing.T) {
+	// AWS: an EventBridge rule invokes the function, which gets the cleanup queue's URL and a role
+	// with logs, the config secret and sqs:SendMessage on that queue only.
+	c := load(t, "modules/aws")
+	var fn block
+	for _, f := range c.of("resource", "aws_lambda_function") {
+		if f.Labels[1] == "sweep" {
+			fn = f
+		}
+	}
+	if fn.Body == nil || !strings.Contains(fn.source(attr(fn.Body, "count").Expr), "sweep_enabled") {
+		t.Fatalf("no sweep function behind sweep_schedule: %s", fn)
+	}
+	env := objectKeys(t, fn.String()+".environment.variables", attr(sub(fn.Body, "environment")[0], "variables"))
+	if got := traversal(env[enqueue.EnvSQSQueueURL]); got != "aws_sqs_queue.cleanup.url" {
+		t.Errorf("%s: %s = %s, want the cleanup queue's URL", fn, enqueue.EnvSQSQueueURL, got)
+	}
+	var doc block
+	for _, d := range c.of("data", "aws_iam_policy_document") {
+		if d.Labels[1] == "sweep" {
+			doc = d
+		}
+	}
+	granted := map[string]bool{}
+	for _, st := range sub(doc.Body, "statement") {
+		a, _ := literalStrings(attr(st, "actions"))
+		for _, x := range a {
+			granted[x] = true
+		}
+		if slices.Contains(a, "sqs:SendMessage") && doc.source(attr(st, "resources").Expr) != "[aws_sqs_queue.cleanup.arn]" {
+			t.Errorf("%s: sqs:SendMessage on %s, want the cleanup queue only", doc, doc.source(attr(st, "resources").Expr))
+		}
+	}
+	if !reflectEqualKeys(granted, "logs:CreateLogStream", "logs:PutLogEvents", "secretsmanager:GetSecretValue", "sqs:SendMessage") ||
+		attr(doc.Body, "source_policy_documents") != nil {
+		t.Errorf("%s grants %v", doc, slices.Sorted(mapsKeys(granted)))
+	}
+	target := c.one(t, "resource", "aws_cloudwatch_event_target")
+	perm := c.one(t, "resource", "aws_lambda_permission")
+	if traversal(attr(target.Body, "arn").Expr) != "aws_lambda_function.sweep[*].arn" ||
+		traversal(attr(perm.Body, "source_arn").Expr) != "aws_cloudwatch_event_rule.sweep[*].arn" {
+		t.Errorf("the schedule does not invoke the sweep function: target %s, permission %s",
+			target.source(attr(target.Body, "arn").Expr), perm.source(attr(perm.Body, "source_arn").Expr))
+	}
+	if v, _ := literalString(attr(perm.Body, "principal")); v != "events.amazonaws.com" {
+		t.Errorf("%s: principal %q", perm, v)
+	}
+	if !packageNames(t)["sweep-lambda-arm64.zip"] {
+		t.Error("make package builds no sweep Lambda zip")
+	}
+
+	// GCP: Cloud Scheduler publishes to the sweep topic; the function publishes to the cleanup topic,
+	// and its identity may publish there and read the config, nothing else.
+	c = load(t, "modules/gcp")
+	job := c.one(t, "resource", "google_cloud_scheduler_job")
+	if got := traversal(attr(sub(job.Body, "pubsub_target")[0], "topic_name").Expr); got != "google_pubsub_topic.sweep[*].id" {
+		t.Errorf("%s: publishes to %s", job, got)
+	}
+	for _, f := range c.of("resource", "google_cloudfunctions2_function") {
+		if f.Labels[1] != "sweep" {
+			continue
+		}
+		vars := objectKeys(t, f.String()+".environment_variables", attr(sub(f.Body, "service_config")[0], "environment_variables"))
+		if got := traversal(vars[enqueue.EnvPubSubTopic]); got != "google_pubsub_topic.cleanup.id" {
+			t.Errorf("%s: %s = %s", f, enqueue.EnvPubSubTopic, got)
+		}
+	}
+	roles := map[string]string{}
+	for _, typ := range []string{"google_pubsub_topic_iam_member", "google_secret_manager_secret_iam_member", "google_storage_bucket_iam_member",
+		"google_project_iam_member", "google_cloud_run_service_iam_member", "google_service_account_iam_member", "google_pubsub_subscription_iam_member"} {
+		for _, m := range c.of("resource", typ) {
+			if strings.Contains(m.source(attr(m.Body, "member").Expr), "google_service_account.sweep") {
+				role, _ := literalString(attr(m.Body, "role"))
+				target := ""
+				if a := attr(m.Body, "topic"); a != nil {
+					target = traversal(a.Expr)
+				}
+				roles[role] = target
+			}
+		}
+	}
+	if len(roles) != 2 || roles["roles/pubsub.publisher"] != "google_pubsub_topic.cleanup.name" || roles["roles/secretmanager.secretAccessor"] != "" {
+		t.Errorf("the sweep identity holds %v, want pubsub.publisher on the cleanup topic and the config secret", roles)
+	}
+
+	// Azure: the timer function in the package reads its schedule from the app setting the module
+	// writes, and its queue is the cleanup queue.
+	var timer struct {
+		Bindings []struct{ Type, Name, Schedule string }
+	}
+	mustUnmarshal(t, readJSON(t, filepath.Join(repoRoot(t), "functions", "azure", "Sweep", "function.json")), &timer)
+	if len(timer.Bindings) != 1 || timer.Bindings[0].Type != "timerTrigger" || timer.Bindings[0].Name != "timer" ||
+		timer.Bindings[0].Schedule != "%STORAGEGATE_SWEEP_SCHEDULE%" {
+		t.Errorf("Sweep/function.json: %+v", timer)
+	}
+	c = load(t, "modules/azure")
+	app := c.one(t, "resource", "azurerm_linux_function_app")
+	settings := objectKeys(t, app.String()+".app_settings", attr(app.Body, "app_settings"))
+	for _, k := range []string{"STORAGEGATE_SWEEP_SCHEDULE", enqueue.EnvAzureQueue, "AzureWebJobs.Sweep.Disabled"} {
+		if settings[k] == nil {
+			t.Errorf("%s: no app setting %s", app, k)
+		}
+	}
+}
+
+func reflectEqualKeys(m map[string]bool, keys ...string) bool {
+	if len(m) != len(keys) {
+		return false
+	}
+	for _, k := range keys {
+		if !m[k] {
+			return false
+		}
+	}
+	return true
 }

@@ -13,6 +13,10 @@
 // The Cleanup function is a Storage Queue trigger (Cleanup/function.json):
 // the host posts each message to /Cleanup and, on a non-2xx answer, retries
 // it and finally moves it to <queue>-poison (host.json sets how often).
+//
+// The Sweep function is a timer trigger (Sweep/function.json, its schedule
+// from the STORAGEGATE_SWEEP_SCHEDULE app setting): each tick runs the
+// retention sweeper once, its files going to STORAGEGATE_AZURE_QUEUE.
 package main
 
 import (
@@ -30,13 +34,19 @@ import (
 // queueBinding is the trigger binding's name in Cleanup/function.json.
 const queueBinding = "message"
 
+// timerBinding is the trigger binding's name in Sweep/function.json.
+const timerBinding = "timer"
+
 func main() {
-	presign, deleter := app.PresignAndCleanupOrExit(nil)
+	presign, deleter, sweeper := app.AllOrExit(nil)
 	mux := http.NewServeMux()
 	mux.Handle("POST /Presign", azurefunc.HTTPTrigger(presign))
 	mux.Handle("POST /Cleanup", azurefunc.QueueTrigger(queueBinding, func(ctx context.Context, m azurefunc.QueueMessage) error {
 		s := deleter.Process(cleanup.WithRequestID(ctx, m.ID), m.Body)
 		return s.Err()
+	}))
+	mux.Handle("POST /Sweep", azurefunc.TimerTrigger(timerBinding, func(ctx context.Context, _ azurefunc.TimerInfo) error {
+		return sweeper.Run(ctx).Err()
 	}))
 	mux.Handle("/", presign)
 	srv := &http.Server{Addr: azurefunc.ListenAddr(os.Getenv), Handler: mux, ReadHeaderTimeout: 10 * time.Second}

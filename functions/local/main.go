@@ -41,6 +41,8 @@ commands:
                                            publish deletion messages to the cleanup queue, split to fit it;
                                            the queue may also come from STORAGEGATE_SQS_QUEUE_URL,
                                            STORAGEGATE_PUBSUB_TOPIC or STORAGEGATE_AZURE_QUEUE
+  sweep [--dry-run]                        delete the ClearML tasks the sweep policy names, with every file
+                                           they wrote (to the queue named as for enqueue, else in process)
   check-config [--probe]                   validate the config; --probe reaches each bucket and ClearML
   import-config FILE                       print the storage section (YAML) from a clearml.conf or the
                                            server's storage_credentials file; key file paths are read in
@@ -77,6 +79,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cleanupCmd(ctx, args[1:], stdout, stderr, log)
 	case "enqueue":
 		return enqueueCmd(ctx, args[1:], stdout, stderr, log)
+	case "sweep":
+		return sweepCmd(ctx, args[1:], stdout, stderr, log)
 	case "version", "--version":
 		fmt.Fprintln(stdout, app.Version)
 		return 0

@@ -8,6 +8,8 @@ import (
 
 	"github.com/storagegate/storagegate/shared/cleanup"
 	"github.com/storagegate/storagegate/shared/config"
+	"github.com/storagegate/storagegate/shared/enqueue"
+	"github.com/storagegate/storagegate/shared/sweep"
 )
 
 // PresignOrExit is a cloud entrypoint's start-up: the config from the
@@ -28,27 +30,35 @@ func PresignOrExit(fetch config.SecretFetcher) http.Handler {
 	return h
 }
 
-// PresignAndCleanupOrExit is the start-up of a process that serves both
-// (the Azure custom handler): one config, one set of storage settings.
-func PresignAndCleanupOrExit(fetch config.SecretFetcher) (http.Handler, *cleanup.Deleter) {
+// AllOrExit is the start-up of a process that serves every function (the
+// Azure custom handler: presign, the cleanup queue trigger and the sweep
+// timer): one config and one set of storage settings, so the stores are
+// built once per process.
+func AllOrExit(fetch config.SecretFetcher) (http.Handler, *cleanup.Deleter, *sweep.Sweeper) {
 	log := NewLogger(os.Stderr)
-	cfg, err := LoadConfig(context.Background(), log, fetch)
+	ctx := context.Background()
+	cfg, err := LoadConfig(ctx, log, fetch)
 	if err != nil {
 		exit(log, err)
 	}
-	settings, err := NewSettings(context.Background(), cfg, Options{Logger: log})
+	settings, err := NewSettings(ctx, cfg, Options{Logger: log})
 	if err != nil {
 		exit(log, err)
 	}
-	h, err := NewPresign(cfg, Options{Logger: log, Settings: settings})
+	o := Options{Logger: log, Settings: settings}
+	h, err := NewPresign(cfg, o)
 	if err != nil {
 		exit(log, err)
 	}
-	d, err := NewCleanup(cfg, Options{Logger: log, Settings: settings})
+	d, err := NewCleanup(cfg, o)
 	if err != nil {
 		exit(log, err)
 	}
-	return h, d
+	s, err := NewSweep(ctx, cfg, enqueue.FromEnv(os.Getenv), false, o)
+	if err != nil {
+		exit(log, err)
+	}
+	return h, d, s
 }
 
 func exit(log *slog.Logger, err error) {

@@ -19,6 +19,7 @@ type Config struct {
 	ClearML ClearML `json:"clearml"`
 	Presign Presign `json:"presign"`
 	Cleanup Cleanup `json:"cleanup"`
+	Sweep   Sweep   `json:"sweep"`
 }
 
 // Storage has the shape of ClearML's storage.get_settings answer, plus two
@@ -360,6 +361,9 @@ func (c *Config) Validate() error {
 		if cm.AccessKey == "" || cm.SecretKey == "" {
 			return fieldErr("storage.from_clearml", "needs the service credentials clearml.access_key and clearml.secret_key (or CLEARML_API_ACCESS_KEY and CLEARML_API_SECRET_KEY)")
 		}
+	}
+	if err := c.Sweep.validate(); err != nil {
+		return err
 	}
 	return c.Storage.validate()
 }

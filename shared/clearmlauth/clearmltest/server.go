@@ -48,6 +48,8 @@ type Server struct {
 	tb  testing.TB
 	srv *httptest.Server
 
+	retention *retention // the retention calls (tasks.go), made on first use
+
 	mu      sync.Mutex
 	users   map[string]User
 	keys    map[string]keyPair // access key → owner and secret
@@ -243,6 +245,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if failure != 0 {
 		c.fail(failure, 0, strings.ToLower(http.StatusText(failure)), nil)
+		return
+	}
+	if s.serveRetention(c, r) {
 		return
 	}
 

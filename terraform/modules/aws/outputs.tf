@@ -77,3 +77,15 @@ output "cloudfront_distribution_id" {
   description = "ID of the CloudFront distribution; null without custom_domain."
   value       = one(aws_cloudfront_distribution.presign[*].id)
 }
+
+# Sweeper
+
+output "sweep_function_name" {
+  description = "Name of the sweep Lambda function; null without sweep_schedule."
+  value       = one(aws_lambda_function.sweep[*].function_name)
+}
+
+output "sweep_role_arn" {
+  description = "ARN of the sweep function's role (sends to the cleanup queue, reads the config secret); null without sweep_schedule."
+  value       = one(aws_iam_role.sweep[*].arn)
+}

@@ -302,3 +302,41 @@ variable "custom_domain" {
     error_message = "custom_domain.price_class must be PriceClass_All, PriceClass_200 or PriceClass_100."
   }
 }
+
+################################################################################
+# Sweeper
+################################################################################
+
+variable "sweep_schedule" {
+  description = "EventBridge schedule of the retention sweeper, e.g. \"cron(0 3 * * ? *)\" or \"rate(1 day)\"; null leaves it out. The policy is the config's sweep section (sweep.older_than must be set)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.sweep_schedule == null || can(regex("^(rate|cron)\\(.+\\)$", var.sweep_schedule))
+    error_message = "sweep_schedule must be an EventBridge schedule expression: rate(...) or cron(...)."
+  }
+}
+
+variable "sweep_zip" {
+  description = "Path of the sweep Lambda zip (bin/package/sweep-lambda-<arch>.zip from make package); required with sweep_schedule."
+  type        = string
+  default     = null
+}
+
+variable "sweep_timeout" {
+  description = "Timeout of the sweep function in seconds; a run stops starting tasks a margin before it, and the next run continues."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.sweep_timeout >= 60 && var.sweep_timeout <= 900
+    error_message = "sweep_timeout must be between 60 and 900 seconds (Lambda's maximum)."
+  }
+}
+
+variable "sweep_memory_size" {
+  description = "Memory of the sweep function in MB."
+  type        = number
+  default     = 256
+}

@@ -70,6 +70,11 @@ resource "azurerm_linux_function_app" "this" {
 
     WEBSITE_RUN_FROM_PACKAGE                     = azurerm_storage_blob.package.url
     WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID = azurerm_user_assigned_identity.this.id
+
+    # The Sweep timer function (sweep.tf).
+    STORAGEGATE_SWEEP_SCHEDULE    = local.sweep_app_settings.STORAGEGATE_SWEEP_SCHEDULE
+    STORAGEGATE_AZURE_QUEUE       = local.sweep_app_settings.STORAGEGATE_AZURE_QUEUE
+    "AzureWebJobs.Sweep.Disabled" = local.sweep_app_settings["AzureWebJobs.Sweep.Disabled"]
   }
 
   tags = var.tags

@@ -98,3 +98,10 @@ output "sync_triggers_command" {
   description = "Azure CLI command that makes the platform re-read the app's triggers. Microsoft asks for it after a deployment from an external package URL by Terraform; run it after an apply that changed the package, or the Cleanup queue trigger may not scale out until the app next starts."
   value       = "az rest --method post --url https://management.azure.com${azurerm_linux_function_app.this.id}/syncfunctiontriggers?api-version=2022-03-01"
 }
+
+# Sweeper
+
+output "sweep_enabled" {
+  description = "Whether the Sweep timer function runs (sweep_schedule is set)."
+  value       = var.sweep_schedule != null
+}

@@ -175,3 +175,16 @@ variable "presign_match_regex" {
     error_message = "presign_match_regex must be a valid regular expression."
   }
 }
+
+# Sweeper
+
+variable "sweep_schedule" {
+  description = "NCRONTAB schedule (six fields, with seconds; UTC unless WEBSITE_TIME_ZONE) of the retention sweeper, e.g. \"0 0 3 * * *\"; null disables the Sweep function. The policy is the config's sweep section (sweep.older_than must be set)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.sweep_schedule == null || length(split(" ", trimspace(coalesce(var.sweep_schedule, "x")))) == 6
+    error_message = "sweep_schedule must be a six-field NCRONTAB expression such as \"0 0 3 * * *\"."
+  }
+}

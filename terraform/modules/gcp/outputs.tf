@@ -90,3 +90,15 @@ output "custom_domain_dns_records" {
     }
   ]
 }
+
+# Sweeper
+
+output "sweep_function_name" {
+  description = "Name of the Sweep function; null without sweep_schedule."
+  value       = one(google_cloudfunctions2_function.sweep[*].name)
+}
+
+output "sweep_service_account_email" {
+  description = "The Sweep function's identity (publishes to the cleanup topic, reads the config); null without sweep_schedule."
+  value       = one(google_service_account.sweep[*].email)
+}

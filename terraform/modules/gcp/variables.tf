@@ -251,3 +251,39 @@ variable "clearml_url_regex" {
   type        = string
   default     = "^gs://"
 }
+
+# Sweeper
+
+variable "sweep_schedule" {
+  description = "Cloud Scheduler schedule (unix cron) of the retention sweeper, e.g. \"0 3 * * *\"; null leaves it out. The policy is the config's sweep section (sweep.older_than must be set)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.sweep_schedule == null || length(split(" ", trimspace(coalesce(var.sweep_schedule, "x")))) == 5
+    error_message = "sweep_schedule must be a five-field unix cron expression such as \"0 3 * * *\"."
+  }
+}
+
+variable "sweep_time_zone" {
+  description = "Time zone of sweep_schedule (tz database name)."
+  type        = string
+  default     = "Etc/UTC"
+}
+
+variable "sweep_memory" {
+  description = "Memory of the Sweep function."
+  type        = string
+  default     = "256M"
+}
+
+variable "sweep_timeout_seconds" {
+  description = "Timeout of the Sweep function, also its subscription's ack deadline; keep the config's cleanup.deadline below it."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.sweep_timeout_seconds >= 60 && var.sweep_timeout_seconds <= 600
+    error_message = "sweep_timeout_seconds must be between 60 and 600 (Pub/Sub's longest ack deadline)."
+  }
+}
