@@ -19,10 +19,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/storagegate/storagegate/functions/local/demo"
 	"github.com/storagegate/storagegate/shared/app"
 	"github.com/storagegate/storagegate/shared/clearmlconf"
 	"github.com/storagegate/storagegate/shared/config"
-	"github.com/storagegate/storagegate/shared/demo"
 	"github.com/storagegate/storagegate/shared/store"
 )
 
