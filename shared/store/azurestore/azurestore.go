@@ -203,6 +203,9 @@ func endpoint(c config.AzureContainer) (base string, secure bool, err error) {
 	return scheme + "://" + strings.ToLower(u.Host) + strings.TrimSuffix(u.EscapedPath(), "/") + "/", scheme == "https", nil
 }
 
+// Store signs for the portable layer (store.Signer); delete.go makes it a store.Deleter too.
+var _ store.Signer = (*Store)(nil)
+
 // Sign returns a read SAS URL for req.Key in req.Bucket (the container),
 // valid from StartSkew before req.SignedAt until req.SignedAt plus
 // req.Lifetime, shortened to store.MaxLifetime and, for a user-delegation

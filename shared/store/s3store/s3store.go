@@ -137,6 +137,9 @@ func (s *Store) Endpoint() string {
 // Credentials are the entry's credentials provider.
 func (s *Store) Credentials() aws.CredentialsProvider { return s.creds }
 
+// Store signs for the portable layer (store.Signer); delete.go makes it a store.Deleter too.
+var _ store.Signer = (*Store)(nil)
+
 // Sign presigns one GET or HEAD for req.Lifetime from req.SignedAt, shortened
 // to what the credentials and SigV4 allow.
 func (s *Store) Sign(ctx context.Context, req store.SignRequest) (store.Signed, error) {
