@@ -25,7 +25,6 @@ type world struct {
 	cml   *clearmltest.Server
 	store *memStore
 	sink  *fakeSink
-	now   time.Time
 	// owner maps every seeded URL to the task that wrote it.
 	owner map[string]string
 	// doomed are the tasks the default policy deletes.
