@@ -125,12 +125,24 @@ type Presign struct {
 	CORSOrigins []string   `json:"cors_origins"`
 }
 
-// SigningWindow is presign.window, 1m unless set (0 turns stable URLs off).
+// maxLifetime is the providers' limit on a signed URL's life (SigV4, GCS V4:
+// 7 days), counted from its signing time.
+const maxLifetime = 7 * 24 * time.Hour
+
+// SigningWindow is presign.window (0 turns stable URLs off). Unless set, it
+// is 1m, shortened so that it never exceeds presign.expires nor pushes
+// expires plus window past the providers' 7 days: a default must never make
+// a valid config fail, whereas a window set by hand that does is a start-up
+// error (Validate).
 func (p Presign) SigningWindow() time.Duration {
-	if p.Window == nil {
-		return time.Minute
+	if p.Window != nil {
+		return p.Window.D()
 	}
-	return p.Window.D()
+	w := time.Minute
+	if e := p.Expires.D(); e > 0 {
+		w = max(0, min(w, e, maxLifetime-e))
+	}
+	return w
 }
 
 // EffectiveMatchSets is match_sets, or the `type: presign` entry of services.
@@ -287,8 +299,14 @@ func (c *Config) Validate() error {
 	if p.Expires.D() > p.MaxExpires.D() {
 		return fieldErr("presign.expires", "is longer than presign.max_expires (%s)", p.MaxExpires.D())
 	}
-	if p.SigningWindow() < 0 {
+	if w := p.SigningWindow(); w < 0 {
 		return fieldErr("presign.window", "must not be negative")
+	} else if w > p.Expires.D() {
+		// The window stabilises a URL of life expires: a longer one hands
+		// out URLs signed further in the past than they live.
+		return fieldErr("presign.window", "%s is longer than presign.expires (%s): a window must not exceed the lifetime it stabilises", w, p.Expires.D())
+	} else if p.Expires.D()+w > maxLifetime {
+		return fieldErr("presign.window", "presign.expires (%s) plus the window (%s) is past 168h, the providers' limit counted from the window's start: shorten one of them", p.Expires.D(), w)
 	}
 	switch p.Disposition {
 	case "inline", "attachment":

@@ -338,12 +338,25 @@ func (h *Handler) sign(ctx context.Context, id *clearmlauth.Identity, raw string
 	}
 	if signed.URL == "" {
 		signed, err = target.Store.Sign(ctx, req)
+		if err == nil && minRemaining > 0 {
+			if !now.After(signed.ExpiresAt.Add(-minRemaining)) {
+				h.signCache.put(key, signed)
+			} else {
+				// The credentials live shorter than the window's URL
+				// (a session token, a delegation key near its end): a URL
+				// signed at the window's start would have less than
+				// expires left, or none. Sign from now instead, for what
+				// the credentials have left.
+				req.SignedAt, req.Lifetime = now.Truncate(time.Second), minRemaining
+				signed, err = target.Store.Sign(ctx, req)
+			}
+		}
+		if err == nil && !signed.ExpiresAt.After(now) {
+			err = errors.New("the signed URL would already have expired (credentials at the end of their life)")
+		}
 		if err != nil {
 			h.log.LogAttrs(ctx, slog.LevelError, "signing failed", slog.String("entry", target.Entry), slog.String("error", err.Error()))
 			return nil, newErr(http.StatusInternalServerError, "internal", "signing failed: the storage credentials for "+scopeOf(u)+" are unavailable")
-		}
-		if minRemaining > 0 && !now.After(signed.ExpiresAt.Add(-minRemaining)) {
-			h.signCache.put(key, signed)
 		}
 	}
 	if rec != nil {
