@@ -4,6 +4,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"github.com/storagegate/storagegate/shared/storageurl"
 	"log/slog"
@@ -368,13 +369,16 @@ func checkOrigin(o string) error {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" ||
 		u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" ||
 		strings.Contains(o, "#") || strings.Contains(u.Host, "*") {
-		return fmt.Errorf("must be an origin such as https://app.example.com, without path, query or wildcard (got %q)", o)
+		if u != nil && u.User != nil || err != nil && strings.Contains(o, "@") {
+			return fmt.Errorf("must be an origin such as https://app.example.com, without user information")
+		}
+		return fmt.Errorf("must be an origin such as https://app.example.com, without path, query or wildcard (got %s)", quoteRedacted(o))
 	}
 	if o != strings.ToLower(o) {
-		return fmt.Errorf("must be lower-case, as browsers send it (got %q)", o)
+		return fmt.Errorf("must be lower-case, as browsers send it (got %s)", quoteRedacted(o))
 	}
 	if (u.Scheme == "https" && u.Port() == "443") || (u.Scheme == "http" && u.Port() == "80") {
-		return fmt.Errorf("must not name the default port, which browsers leave out (got %q)", o)
+		return fmt.Errorf("must not name the default port, which browsers leave out (got %s)", quoteRedacted(o))
 	}
 	return nil
 }
@@ -397,7 +401,12 @@ func validCookieName(n string) bool {
 func checkHTTPURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil {
-		return fmt.Errorf("is not a URL: %v", err)
+		// url.Parse quotes the whole input, user information included.
+		var ue *url.Error
+		if errors.As(err, &ue) && !strings.Contains(s, "@") {
+			return fmt.Errorf("is not a URL: %v", ue.Err)
+		}
+		return fmt.Errorf("is not a URL")
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return fmt.Errorf("must be an http or https URL (got scheme %q)", u.Scheme)
@@ -563,7 +572,11 @@ func validContainerName(c string) bool {
 // checkHostPort accepts host:port (and, unless needPort, a bare host) with
 // the characters storage URLs allow in a host.
 func checkHostPort(h string, needPort bool) error {
-	if strings.Contains(h, "://") || strings.ContainsAny(h, "/@\\?# ") {
+	if strings.Contains(h, "@") {
+		// Never quoted: what precedes the @ may be a password.
+		return fmt.Errorf("must be host or host:port, without user information")
+	}
+	if strings.Contains(h, "://") || strings.ContainsAny(h, "/\\?# ") {
 		return fmt.Errorf("must be host or host:port, without scheme or path (got %q)", h)
 	}
 	for i := 0; i < len(h); i++ {
@@ -595,6 +608,23 @@ func checkHostPort(h string, needPort bool) error {
 		return fmt.Errorf("must carry its port, such as %s:9000 or %s:443: storage URLs name a host only with its port (got %q)", h, h, h)
 	}
 	return nil
+}
+
+// quoteRedacted quotes a URL-like value for an error message with any user
+// information (scheme://user:password@host) replaced by "REDACTED".
+func quoteRedacted(s string) string {
+	rest, scheme := s, ""
+	if i := strings.Index(s, "://"); i >= 0 {
+		scheme, rest = s[:i+3], s[i+3:]
+	}
+	auth := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		auth = rest[:i]
+	}
+	if i := strings.LastIndexByte(auth, '@'); i >= 0 {
+		rest = "REDACTED" + rest[i:]
+	}
+	return strconv.Quote(scheme + rest)
 }
 
 // LogValue keeps secrets out of any log line that prints the config.
