@@ -365,6 +365,17 @@ func (h *Handler) sign(ctx context.Context, id *clearmlauth.Identity, raw string
 	return &result{URL: raw, SignedURL: signed.URL, Method: req.Method, ExpiresAt: signed.ExpiresAt.UTC().Format(time.RFC3339), expiresAt: signed.ExpiresAt}, nil
 }
 
+// ParseExpires reads an expires= value as the HTTP path does (whole seconds,
+// at least 1; more than 7 days is clamped to 7 days, and the signer clamps
+// further to presign.max_expires), for the operator's `storagegate presign`.
+func ParseExpires(v string) (time.Duration, error) {
+	d, apiErr := parseExpires(v)
+	if apiErr != nil {
+		return 0, apiErr
+	}
+	return d, nil
+}
+
 func parseExpires(v string) (time.Duration, *apiError) {
 	n, err := strconv.ParseInt(v, 10, 64)
 	if errors.Is(err, strconv.ErrRange) && v != "" && v[0] != '-' {
