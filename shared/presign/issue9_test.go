@@ -1,7 +1,9 @@
 package presign_test
 
 import (
+	"encoding/json"
 	"net/http"
+	"net/url"
 	"testing"
 )
 
@@ -23,5 +25,50 @@ func TestInvalidFirstCookieIsNotFallenThrough(t *testing.T) {
 	}
 	if n := e.cml.Calls("users.get_current_user"); n != 0 {
 		t.Fatalf("%d upstream calls for a malformed cookie", n)
+	}
+}
+
+// TestBatchRefusesInvalidUTF8: encoding/json would turn a key's invalid
+// UTF-8 (or a lone surrogate escape) into U+FFFD and sign another object;
+// that entry is refused with invalid_url, as the GET form refuses it, and
+// the other entries are signed (issue 9, item 6).
+func TestBatchRefusesInvalidUTF8(t *testing.T) {
+	e := newEnv(t, "")
+	e.s3.put(t, bucket, "a/ok.txt", []byte("x"))
+	e.s3.put(t, bucket, "a/\uFFFD", []byte("other object"))
+	prefix := "s3://" + e.s3.host + "/" + bucket + "/a/"
+	body := `{"urls": ["` + prefix + "\xff" + `", "` + prefix + `ok.txt", "` + prefix + `\udcff", "` + prefix + `\ud800x", "` +
+		prefix + `\ud83d\ude00", "` + prefix + "\uFFFD" + `", "` + prefix + `\ufffd"]}`
+	w := e.do(req{method: http.MethodPost, target: "/presign", body: body, token: "alice", header: map[string]string{"Content-Type": "application/json"}})
+	if w.Code != http.StatusOK {
+		t.Fatalf("status %d: %s", w.Code, w.Body)
+	}
+	var out struct {
+		Results []struct {
+			SignedURL string `json:"signed_url"`
+			Error     *struct{ Code string }
+		}
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil || len(out.Results) != 7 {
+		t.Fatalf("body %s: %v", w.Body, err)
+	}
+	for i, wantErr := range []bool{true, false, true, true, false, false, false} {
+		r := out.Results[i]
+		switch {
+		case wantErr && (r.Error == nil || r.Error.Code != "invalid_url" || r.SignedURL != ""):
+			t.Errorf("entry %d: %+v, want invalid_url", i, r)
+		case !wantErr && (r.Error != nil || r.SignedURL == ""):
+			t.Errorf("entry %d: %+v, want signed", i, r.Error)
+		}
+	}
+	// The GET form refuses the same bytes.
+	w = e.do(req{target: "/presign?url=" + url.QueryEscape(prefix+"\xff"), token: "alice"})
+	if code, _ := errorBody(t, w); w.Code != http.StatusBadRequest || code != "invalid_url" {
+		t.Fatalf("GET: %d %s", w.Code, code)
+	}
+	// Anything but strings in urls is still a malformed body.
+	w = e.do(req{method: http.MethodPost, target: "/presign", body: `{"urls": [1]}`, token: "alice", header: map[string]string{"Content-Type": "application/json"}})
+	if code, _ := errorBody(t, w); w.Code != http.StatusBadRequest || code != "invalid_body" {
+		t.Fatalf("a number in urls: %d %s", w.Code, code)
 	}
 }
