@@ -187,7 +187,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, log *sl
 		fmt.Fprintf(stdout, "storagegate serving on %s\n", base)
 	}
 
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	var cleanupDeadline time.Duration
+	if *enableCleanup {
+		cleanupDeadline = cfg.Cleanup.Deadline.D()
+	}
+	srv := newServer(handler, log, cleanupDeadline)
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -196,7 +200,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, log *sl
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}()
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := srv.Serve(jsonErrors{ln}); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		fmt.Fprintf(stderr, "storagegate: %v\n", err)
 		return 1
 	}
