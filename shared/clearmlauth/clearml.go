@@ -100,7 +100,7 @@ func (v *Verifier) currentUser(ctx context.Context, auth string) (Identity, erro
 		if env != nil {
 			msg = env.Meta.ResultMsg
 		}
-		return Identity{}, unauthenticated(refusalReason(msg))
+		return Identity{}, refusedByClearML(refusalReason(msg))
 	case status != http.StatusOK || env == nil:
 		return Identity{}, failed(endpoint, status, env)
 	}
@@ -155,7 +155,7 @@ func (v *Verifier) validateToken(ctx context.Context, token string) (Identity, e
 		if d.Msg != nil {
 			msg = *d.Msg
 		}
-		return Identity{}, unauthenticated(refusalReason(msg))
+		return Identity{}, refusedByClearML(refusalReason(msg))
 	}
 	if d.User == nil || *d.User == "" {
 		return Identity{}, upstream(nil, "the ClearML API answered %s without a user", endpoint)

@@ -32,6 +32,10 @@ type Error struct {
 	// Err is the underlying cause, for operators' logs (a network error, a
 	// context error); it may be nil and never contains a credential.
 	Err error
+	// ByClearML is true when the ClearML API server refused the credential;
+	// false when the service itself did (a malformed credential, an expired
+	// exp claim, a jwt-mode check), so that answers name who refused.
+	ByClearML bool
 }
 
 func (e *Error) Error() string {
@@ -57,6 +61,11 @@ const (
 )
 
 func unauthenticated(reason string) error { return &Error{Kind: ErrUnauthenticated, Reason: reason} }
+
+// refusedByClearML is ClearML's own refusal of the caller's credential.
+func refusedByClearML(reason string) error {
+	return &Error{Kind: ErrUnauthenticated, Reason: reason, ByClearML: true}
+}
 
 func upstream(cause error, format string, args ...any) error {
 	return &Error{Kind: ErrUpstream, Reason: fmt.Sprintf(format, args...), Err: cause}

@@ -465,7 +465,11 @@ func authError(err error) *apiError {
 	case errors.Is(err, clearmlauth.ErrCompanyNotAllowed):
 		return newErr(http.StatusForbidden, "company_not_allowed", "your ClearML company may not use the presign service")
 	case errors.Is(err, clearmlauth.ErrUnauthenticated):
-		return newErr(http.StatusUnauthorized, "unauthenticated", "ClearML refused the credentials: "+reason(err))
+		var e *clearmlauth.Error
+		if errors.As(err, &e) && e.ByClearML {
+			return newErr(http.StatusUnauthorized, "unauthenticated", "ClearML refused the credentials: "+reason(err))
+		}
+		return newErr(http.StatusUnauthorized, "unauthenticated", "the presign service refused the credentials: "+reason(err))
 	}
 	return newErr(http.StatusInternalServerError, "internal", "internal error")
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+	"time"
 )
 
 // TestInvalidFirstCookieIsNotFallenThrough: Go's cookie parser drops a
@@ -70,5 +71,26 @@ func TestBatchRefusesInvalidUTF8(t *testing.T) {
 	w = e.do(req{method: http.MethodPost, target: "/presign", body: `{"urls": [1]}`, token: "alice", header: map[string]string{"Content-Type": "application/json"}})
 	if code, _ := errorBody(t, w); w.Code != http.StatusBadRequest || code != "invalid_body" {
 		t.Fatalf("a number in urls: %d %s", w.Code, code)
+	}
+}
+
+// TestRefusalsNameWhoRefused: the service's own refusal of a malformed or
+// expired credential is not "ClearML refused the credentials"; ClearML's
+// refusal is (issue 9, item 8).
+func TestRefusalsNameWhoRefused(t *testing.T) {
+	e := newEnv(t, "")
+	revoked := e.cml.Token("alice", time.Hour)
+	e.cml.Revoke(revoked)
+	for _, tc := range []struct {
+		name, auth, want string
+	}{
+		{"malformed scheme", "Token abc", "the presign service refused the credentials: the Authorization scheme is not supported (use Bearer or Basic)"},
+		{"expired claim", "Bearer " + e.cml.Token("alice", -time.Minute), "the presign service refused the credentials: token expired"},
+		{"revoked by ClearML", "Bearer " + revoked, "ClearML refused the credentials: token revoked"},
+	} {
+		w := e.do(req{target: presignPath(e.s3url("a/b.txt")), header: map[string]string{"Authorization": tc.auth}})
+		if _, msg := errorBody(t, w); w.Code != http.StatusUnauthorized || msg != tc.want {
+			t.Errorf("%s: %d %q, want %q", tc.name, w.Code, msg, tc.want)
+		}
 	}
 }
