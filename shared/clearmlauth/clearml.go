@@ -37,6 +37,13 @@ func (v *Verifier) post(ctx context.Context, endpoint, auth string, body any) (i
 	if err != nil {
 		return 0, nil, upstream(err, "cannot build the %s request", endpoint)
 	}
+	// A bounded number of calls in flight; past it, "unavailable" at once.
+	select {
+	case v.upstream <- struct{}{}:
+		defer func() { <-v.upstream }()
+	default:
+		return 0, nil, upstream(ErrBusy, "too many ClearML calls in flight (%d)", cap(v.upstream))
+	}
 	req.Header.Set("Authorization", auth)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")

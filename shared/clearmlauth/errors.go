@@ -17,6 +17,9 @@ var (
 	// ErrUpstream: the ClearML API is unreachable, too slow, failing or
 	// answering nonsense, or refuses the service's own credentials.
 	ErrUpstream = errors.New("ClearML API unavailable")
+	// ErrBusy is the cause of an ErrUpstream when the calls in flight to
+	// ClearML are at their bound.
+	ErrBusy = errors.New("ClearML calls at their bound")
 	// ErrRoleNotAllowed: the caller's role is not in allowed_roles.
 	ErrRoleNotAllowed = errors.New("role not allowed")
 	// ErrCompanyNotAllowed: the caller's company is not in allowed_companies.
@@ -58,6 +61,9 @@ const (
 	ReasonExpired = "token expired"
 	ReasonRevoked = "token revoked"
 	ReasonInvalid = "invalid credentials"
+	// ReasonNotAToken: a Bearer value that cannot be a ClearML token (not a
+	// JWT with a JSON payload), refused without asking ClearML.
+	ReasonNotAToken = "the token is not a ClearML token"
 )
 
 func unauthenticated(reason string) error { return &Error{Kind: ErrUnauthenticated, Reason: reason} }
