@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -57,6 +58,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, "storagegate: give a command\n\n"+usage)
 		return 2
 	}
+	if _, ok := stderr.(*os.File); !ok {
+		// The logger and the presign audit line share it: one lock for
+		// both (an *os.File needs none).
+		stderr = &lockedWriter{w: stderr}
+	}
 	log := app.NewLogger(stderr)
 	switch args[0] {
 	case "serve":
@@ -80,6 +86,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "storagegate: unknown command %q\n\n%s", args[0], usage)
 	return 2
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {
@@ -145,7 +162,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, log *sl
 			return 2
 		}
 	}
-	h, err := app.NewPresign(cfg, app.Options{Logger: log})
+	h, err := app.NewPresign(cfg, app.Options{Logger: log, LogWriter: stderr})
 	if err != nil {
 		fmt.Fprintf(stderr, "storagegate: %v\n", err)
 		return 2
