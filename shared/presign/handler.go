@@ -506,8 +506,12 @@ func wantsJSON(r *http.Request, format string) bool {
 	if format == "json" {
 		return true
 	}
+	accept := r.Header.Get("Accept")
+	if strings.IndexByte(accept, 'j') < 0 && strings.IndexByte(accept, 'J') < 0 {
+		return false // no "json" in any case: the browser's image and page fetches
+	}
 	best, bestQ := "", -1.0
-	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+	for _, part := range strings.Split(accept, ",") {
 		mt, paramsStr, _ := strings.Cut(part, ";")
 		mt = strings.ToLower(strings.TrimSpace(mt))
 		if mt == "" {

@@ -14,9 +14,10 @@ import (
 // JSONHandler writes for the same record, byte for byte but the time.
 func TestAuditLineIsSlogs(t *testing.T) {
 	exp := time.Date(2026, 3, 1, 12, 0, 0, 123456789, time.FixedZone("x", 3600))
+	utc := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	for _, rec := range []logRecord{
 		{rid: "abc-1", method: "GET", path: "/presign", status: 302, user: "alice", company: "c1", bucket: "b", key: "a/b c.txt", expires: exp},
-		{rid: "r", method: "HEAD", path: "/x\"y\\z\n\t\r\x01\x7f<>&", status: 404},
+		{rid: "r", method: "HEAD", path: "/x\"y\\z\n\t\r\x01\x7f<>&", status: 404, expires: utc},
 		{rid: "r", method: "POST", path: "/presign", status: 200, user: "u\u2028\u2029", company: "ü", urls: 3},
 		{rid: "r", method: "GET", path: "/", status: 503, err: "upstream: \xff\xfe bad utf-8 \xe2\x82", bucket: "b", key: "k\u00e9\U0001F600"},
 	} {
@@ -36,6 +37,23 @@ func TestAuditLineIsSlogs(t *testing.T) {
 		}
 		if tm, err := time.Parse(time.RFC3339Nano, v["time"].(string)); err != nil || time.Since(tm) > time.Minute {
 			t.Errorf("time %v: %v", v["time"], err)
+		}
+	}
+}
+
+// TestAppendTime: the hand-written UTC times are AppendFormat's.
+func TestAppendTime(t *testing.T) {
+	for _, tm := range []time.Time{
+		time.Date(2026, 3, 1, 2, 3, 4, 0, time.UTC), time.Date(2026, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(1, 1, 1, 0, 0, 0, 1000, time.UTC), time.Date(2026, 3, 1, 2, 3, 4, 120000000, time.UTC),
+		time.Date(2026, 3, 1, 2, 3, 4, 5, time.FixedZone("x", -5400)), time.Now(), time.Now().UTC(),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+	} {
+		if got, want := string(appendTime(nil, tm, true)), tm.Format("2006-01-02T15:04:05.000Z07:00"); got != want {
+			t.Errorf("millis %s, want %s", got, want)
+		}
+		if got, want := string(appendTime(nil, tm, false)), tm.Format(time.RFC3339Nano); got != want {
+			t.Errorf("nano %s, want %s", got, want)
 		}
 	}
 }
