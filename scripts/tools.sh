@@ -18,7 +18,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-TOOLS=(minio fake-gcs-server tflint benchstat staticcheck terraform-provider-azurerm provider-schemas azurite)
+TOOLS=(minio fake-gcs-server tflint benchstat staticcheck terraform-provider-azurerm provider-schemas azurite wrk)
 
 # go_pin NAME prints the `go install` argument for a Go tool; fails for other names.
 go_pin() {
@@ -65,10 +65,21 @@ npm_pin() {
 	esac
 }
 
+# deb_pin NAME prints the Debian package of a tool taken from the system's package manager
+# (make bench's HTTP load generator); fails for other names.
+deb_pin() {
+	case $1 in
+	wrk) echo wrk ;;
+	*) return 1 ;;
+	esac
+}
+
 # tool_path NAME prints where the tool lives once installed.
 tool_path() {
 	local pin
-	if pin=$(npm_pin "$1"); then
+	if deb_pin "$1" >/dev/null; then
+		command -v "$1" 2>/dev/null || echo "/usr/bin/$1"
+	elif pin=$(npm_pin "$1"); then
 		local spec v=""
 		for spec in $pin; do v+="${v:+-}${spec%%=*}-${spec##*@}"; done
 		echo "$(cache_base)/$1@$v" # e.g. provider-schemas@aws-21.22.1-google-16.12.1
@@ -88,7 +99,9 @@ lock_stamp() {
 installed() {
 	local p
 	p=$(tool_path "$1")
-	if npm_pin "$1" >/dev/null; then
+	if deb_pin "$1" >/dev/null; then
+		[[ -x $p ]]
+	elif npm_pin "$1" >/dev/null; then
 		[[ -f $p/.complete ]]
 	elif go_pin "$1" >/dev/null; then
 		[[ -x $p ]]
@@ -164,10 +177,22 @@ install_azurite() {
 	[[ -f $(tool_path azurite) ]] || die "npm ci succeeded but $(tool_path azurite) is missing"
 }
 
+install_deb() {
+	local pkg
+	pkg=$(deb_pin "$1")
+	[[ $(id -u) == 0 ]] || die "$1 is missing: install the Debian package $pkg (apt-get install $pkg)"
+	echo "tools.sh: installing $pkg from Debian" >&2
+	apt-get install -y -qq "$pkg" >/dev/null 2>&1 ||
+		{ apt-get update -qq >/dev/null && apt-get install -y -qq "$pkg" >/dev/null; } ||
+		die "apt-get install $pkg failed"
+}
+
 install_tool() {
 	known "$1"
 	installed "$1" && return 0
-	if npm_pin "$1" >/dev/null; then
+	if deb_pin "$1" >/dev/null; then
+		install_deb "$1"
+	elif npm_pin "$1" >/dev/null; then
 		install_npm_data "$1"
 	elif go_pin "$1" >/dev/null; then
 		install_go_tool "$1"
@@ -202,7 +227,7 @@ install)
 	;;
 list)
 	for t in "${TOOLS[@]}"; do
-		if pin=$(npm_pin "$t"); then echo "$t $pin (npm)"; elif pin=$(go_pin "$t"); then echo "$t ${pin#*@}"; else echo "$t 3.35.0 (npm, tools/package-lock.json)"; fi
+		if pin=$(deb_pin "$t"); then echo "$t $pin (Debian)"; elif pin=$(npm_pin "$t"); then echo "$t $pin (npm)"; elif pin=$(go_pin "$t"); then echo "$t ${pin#*@}"; else echo "$t 3.35.0 (npm, tools/package-lock.json)"; fi
 	done
 	;;
 *) usage ;;

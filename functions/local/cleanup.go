@@ -21,8 +21,8 @@ var stdin io.Reader = os.Stdin
 func deleteCmd(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) int {
 	fs := newFlags("delete", stderr)
 	dryRun := fs.Bool("dry-run", false, "list and count, delete nothing")
-	if fs.Parse(args) != nil {
-		return 2
+	if code := parseFlags(fs, args, stderr, false); code >= 0 {
+		return code
 	}
 	if fs.NArg() == 0 {
 		fmt.Fprintln(stderr, "storagegate delete: give one or more storage URLs (a prefix ends in /)")
@@ -39,8 +39,8 @@ func deleteCmd(ctx context.Context, args []string, stdout, stderr io.Writer, log
 func cleanupCmd(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) int {
 	fs := newFlags("cleanup", stderr)
 	event := fs.String("event", "", "a file holding one deletion message (- reads stdin)")
-	if fs.Parse(args) != nil || fs.NArg() > 0 {
-		return 2
+	if code := parseFlags(fs, args, stderr, true); code >= 0 {
+		return code
 	}
 	if *event == "" {
 		fmt.Fprintln(stderr, "storagegate cleanup: give --event FILE (- reads stdin)")

@@ -33,8 +33,8 @@ func enqueueCmd(ctx context.Context, args []string, stdout, stderr io.Writer, lo
 	fs.StringVar(&dest.SQSQueueURL, "sqs-queue-url", "", "SQS queue URL (or $"+enqueue.EnvSQSQueueURL+")")
 	fs.StringVar(&dest.PubSubTopic, "pubsub-topic", "", "Pub/Sub topic projects/P/topics/T (or $"+enqueue.EnvPubSubTopic+")")
 	fs.StringVar(&dest.AzureQueue, "azure-queue", "", "Azure queue URL, or a name with $AZURE_STORAGE_CONNECTION_STRING (or $"+enqueue.EnvAzureQueue+")")
-	if fs.Parse(args) != nil {
-		return 2
+	if code := parseFlags(fs, args, stderr, false); code >= 0 {
+		return code
 	}
 	targets := fs.Args()
 	if *from != "" {

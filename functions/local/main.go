@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/storagegate/storagegate/shared/app"
 	"github.com/storagegate/storagegate/shared/clearmlconf"
 	"github.com/storagegate/storagegate/shared/config"
+	"github.com/storagegate/storagegate/shared/presign"
 	"github.com/storagegate/storagegate/shared/store"
 )
 
@@ -60,8 +62,13 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, "storagegate: give a command\n\n"+usage)
 		return 2
+	}
+	if _, ok := stderr.(*os.File); !ok {
+		// The logger and the presign audit line share it: one lock for
+		// both (an *os.File needs none).
+		stderr = &lockedWriter{w: stderr}
 	}
 	log := app.NewLogger(stderr)
 	switch args[0] {
@@ -92,10 +99,38 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("storagegate "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	return fs
+}
+
+// parseFlags parses a command's flags; with noArgs, arguments left over are
+// a usage error too. It returns -1 to go on, or the exit status: 0 after
+// -h, 2 (with a message saying what is wrong) for a usage error. The flag
+// package prints its own parse errors.
+func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer, noArgs bool) int {
+	switch err := fs.Parse(args); {
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case err != nil:
+		return 2
+	case noArgs && fs.NArg() > 0:
+		fmt.Fprintf(stderr, "%s: unexpected argument %q: this command takes only flags (-h lists them)\n", fs.Name(), fs.Arg(0))
+		return 2
+	}
+	return -1
 }
 
 func loadConfig(ctx context.Context, stderr io.Writer, log *slog.Logger) (*config.Config, bool) {
@@ -112,8 +147,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, log *sl
 	addr := fs.String("addr", "", "listen address (default 127.0.0.1:8080, or :$PORT when PORT is set)")
 	demoMode := fs.Bool("demo", false, "serve an embedded demo store and identity (no cloud account needed)")
 	enableCleanup := fs.Bool("enable-cleanup", false, "also serve POST /cleanup, behind cleanup.token")
-	if fs.Parse(args) != nil || fs.NArg() > 0 {
-		return 2
+	if code := parseFlags(fs, args, stderr, true); code >= 0 {
+		return code
 	}
 	if *addr == "" {
 		*addr = "127.0.0.1:8080"
@@ -143,7 +178,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, log *sl
 		fmt.Fprintf(stderr, "storagegate: %v\n", err)
 		return 2
 	}
-	opts := app.Options{Logger: log, Settings: settings}
+	opts := app.Options{Logger: log, LogWriter: stderr, Settings: settings}
 	h, err := app.NewPresign(cfg, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "storagegate: %v\n", err)
@@ -186,7 +221,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, log *sl
 		fmt.Fprintf(stdout, "storagegate serving on %s\n", base)
 	}
 
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	var cleanupDeadline time.Duration
+	if *enableCleanup {
+		cleanupDeadline = cfg.Cleanup.Deadline.D()
+	}
+	srv := newServer(handler, log, cleanupDeadline)
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -195,7 +234,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, log *sl
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}()
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := srv.Serve(jsonErrors{ln}); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		fmt.Fprintf(stderr, "storagegate: %v\n", err)
 		return 1
 	}
@@ -204,19 +243,30 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, log *sl
 
 func presignCmd(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) int {
 	fs := newFlags("presign", stderr)
-	expires := fs.Int64("expires", 0, "lifetime in seconds (default: presign.expires)")
+	expiresArg := fs.String("expires", "", "lifetime in seconds, clamped to presign.max_expires (default: presign.expires)")
 	download := fs.Bool("download", false, "sign for Content-Disposition: attachment")
 	method := fs.String("method", "GET", "GET or HEAD")
-	if fs.Parse(args) != nil {
-		return 2
+	if code := parseFlags(fs, args, stderr, false); code >= 0 {
+		return code
 	}
 	if fs.NArg() != 1 {
 		fmt.Fprintln(stderr, "storagegate presign: give exactly one storage URL")
 		return 2
 	}
-	if *expires < 0 || (*method != store.MethodGet && *method != store.MethodHead) {
-		fmt.Fprintln(stderr, "storagegate presign: --expires must be positive and --method GET or HEAD")
+	if *method != store.MethodGet && *method != store.MethodHead {
+		fmt.Fprintf(stderr, "storagegate presign: --method must be GET or HEAD (got %q)\n", *method)
 		return 2
+	}
+	// As on the HTTP path: whole seconds, at least 1; more than a duration
+	// holds is clamped (to presign.max_expires, by the signer), never wrapped.
+	var expires time.Duration
+	if *expiresArg != "" {
+		d, err := presign.ParseExpires(*expiresArg)
+		if err != nil {
+			fmt.Fprintf(stderr, "storagegate presign: --expires %q: must be a whole number of seconds, at least 1\n", *expiresArg)
+			return 2
+		}
+		expires = d
 	}
 	cfg, ok := loadConfig(ctx, stderr, log)
 	if !ok {
@@ -227,7 +277,7 @@ func presignCmd(ctx context.Context, args []string, stdout, stderr io.Writer, lo
 		fmt.Fprintf(stderr, "storagegate: %v\n", err)
 		return 2
 	}
-	res, err := h.SignURL(ctx, fs.Arg(0), time.Duration(*expires)*time.Second, *download, *method)
+	res, err := h.SignURL(ctx, fs.Arg(0), expires, *download, *method)
 	if err != nil {
 		fmt.Fprintf(stderr, "storagegate presign: %v\n", err)
 		return 1
@@ -259,8 +309,8 @@ func importConfig(args []string, stdout, stderr io.Writer) int {
 func checkConfig(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) int {
 	fs := newFlags("check-config", stderr)
 	probe := fs.Bool("probe", false, "reach each configured bucket and the ClearML API")
-	if fs.Parse(args) != nil || fs.NArg() > 0 {
-		return 2
+	if code := parseFlags(fs, args, stderr, true); code >= 0 {
+		return code
 	}
 	cfg, ok := loadConfig(ctx, stderr, log)
 	if !ok {

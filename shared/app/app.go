@@ -25,7 +25,10 @@ var Version = "dev"
 
 // Options tune assembly; zero values are the production defaults.
 type Options struct {
-	Logger     *slog.Logger
+	Logger *slog.Logger
+	// LogWriter is where Logger writes (NewLogger's w): the presign audit
+	// line is written there directly, built by hand. Nil: through Logger.
+	LogWriter  io.Writer
 	HTTPClient *http.Client
 	Now        func() time.Time
 	// Settings share one set of storage settings between the functions of
@@ -106,6 +109,6 @@ func NewPresign(cfg *config.Config, o Options) (*presign.Handler, error) {
 		return nil, fmt.Errorf("config: clearml: %w", err)
 	}
 	return presign.New(presign.Options{
-		Config: cfg, Verifier: v, Settings: settings, Logger: o.Logger, Now: o.Now, Version: Version,
+		Config: cfg, Verifier: v, Settings: settings, Logger: o.Logger, AuditLog: o.LogWriter, Now: o.Now, Version: Version,
 	})
 }

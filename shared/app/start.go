@@ -23,7 +23,7 @@ func PresignOrExit(fetch config.SecretFetcher) http.Handler {
 	if err != nil {
 		exit(log, err)
 	}
-	h, err := NewPresign(cfg, Options{Logger: log})
+	h, err := NewPresign(cfg, Options{Logger: log, LogWriter: os.Stderr})
 	if err != nil {
 		exit(log, err)
 	}

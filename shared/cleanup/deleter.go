@@ -776,7 +776,8 @@ func (r *run) count(provider string, c Counts) {
 // failErr records a store failure, classified by its code.
 func (r *run) failErr(provider, url string, err error) {
 	code := store.Code(err)
-	f := Failure{URL: url, Code: code.String(), Reason: err.Error(), Transient: !store.Permanent(err)}
+	// The code is a field of its own: the reason does not repeat it.
+	f := Failure{URL: url, Code: code.String(), Reason: store.Reason(err), Transient: !store.Permanent(err)}
 	if f.Transient {
 		f.Code = store.Transient.String()
 	}

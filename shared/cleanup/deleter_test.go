@@ -616,3 +616,26 @@ func TestRunURLUnderPrefix(t *testing.T) {
 		t.Fatalf("summary: %s %+v", s.Status, s.Counts)
 	}
 }
+
+// TestFailureReasonDoesNotRepeatItsCode: the failure's code is its own
+// field, and its reason neither repeats it nor doubles it (issue 9, item 8).
+func TestFailureReasonDoesNotRepeatItsCode(t *testing.T) {
+	f := newFixture(t, testConfig, nil)
+	seed(f.mem, "art", []string{"p/t.1/a"}, old)
+	f.mem.fault = func(op, _, _ string) error {
+		if op == "delete" {
+			return &store.Error{Code: store.Transient, Err: errTransient} // as gcsstore wraps a listing's error
+		}
+		return nil
+	}
+	s := f.d.Run(context.Background(), cleanup.Message{Version: 1, URLs: []string{host + "p/t.1/a"}})
+	if len(s.Failures) != 1 {
+		t.Fatalf("failures %+v", s.Failures)
+	}
+	if fl := s.Failures[0]; fl.Code != "transient" || !strings.HasPrefix(fl.Reason, "SlowDown: please reduce your request rate") {
+		t.Errorf("failure %+v", fl)
+	}
+	if err := s.Err().Error(); strings.Contains(err, "transient: transient") {
+		t.Errorf("summary error repeats itself: %s", err)
+	}
+}

@@ -37,6 +37,13 @@ func (v *Verifier) post(ctx context.Context, endpoint, auth string, body any) (i
 	if err != nil {
 		return 0, nil, upstream(err, "cannot build the %s request", endpoint)
 	}
+	// A bounded number of calls in flight; past it, "unavailable" at once.
+	select {
+	case v.upstream <- struct{}{}:
+		defer func() { <-v.upstream }()
+	default:
+		return 0, nil, upstream(ErrBusy, "too many ClearML calls in flight (%d)", cap(v.upstream))
+	}
 	req.Header.Set("Authorization", auth)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
@@ -100,7 +107,7 @@ func (v *Verifier) currentUser(ctx context.Context, auth string) (Identity, erro
 		if env != nil {
 			msg = env.Meta.ResultMsg
 		}
-		return Identity{}, unauthenticated(refusalReason(msg))
+		return Identity{}, refusedByClearML(refusalReason(msg))
 	case status != http.StatusOK || env == nil:
 		return Identity{}, failed(endpoint, status, env)
 	}
@@ -155,7 +162,7 @@ func (v *Verifier) validateToken(ctx context.Context, token string) (Identity, e
 		if d.Msg != nil {
 			msg = *d.Msg
 		}
-		return Identity{}, unauthenticated(refusalReason(msg))
+		return Identity{}, refusedByClearML(refusalReason(msg))
 	}
 	if d.User == nil || *d.User == "" {
 		return Identity{}, upstream(nil, "the ClearML API answered %s without a user", endpoint)

@@ -235,7 +235,9 @@ func TestVerifyModes(t *testing.T) {
 		{name: "user: expired at server", mode: config.AuthUser, clock: behind, cred: bearer(serverExpired), kind: ErrUnauthenticated, reason: ReasonExpired, endpoint: endpointUser},
 		{name: "user: revoked", mode: config.AuthUser, cred: bearer(revoked), kind: ErrUnauthenticated, reason: ReasonRevoked, endpoint: endpointUser},
 		{name: "user: wrong secret", mode: config.AuthUser, cred: bearer(wrongSecret), kind: ErrUnauthenticated, reason: ReasonInvalid, endpoint: endpointUser},
-		{name: "user: not a jwt", mode: config.AuthUser, cred: bearer("garbage"), kind: ErrUnauthenticated, reason: ReasonInvalid, endpoint: endpointUser},
+		{name: "user: not a jwt, no upstream call", mode: config.AuthUser, cred: bearer("garbage"), kind: ErrUnauthenticated, reason: ReasonNotAToken},
+		{name: "validate_token: not a jwt, no upstream call", mode: config.AuthValidateToken, cred: bearer("e30.bm9wZQ.sig"), kind: ErrUnauthenticated, reason: ReasonNotAToken},
+		{name: "user: forged jwt asks ClearML", mode: config.AuthUser, cred: bearer(forge(t, jwt.SigningMethodHS256, []byte("wrong"), time.Now().Add(time.Hour))), kind: ErrUnauthenticated, reason: ReasonInvalid, endpoint: endpointUser},
 
 		{name: "validate_token: token", mode: config.AuthValidateToken, cred: bearer(s.Token("alice", time.Hour)), want: aliceIDs, endpoint: endpointValidate},
 		{name: "validate_token: other company", mode: config.AuthValidateToken, cred: bearer(s.Token("bob", time.Hour)), want: Identity{UserID: "bob", CompanyID: "c2"}, endpoint: endpointValidate},
@@ -250,7 +252,7 @@ func TestVerifyModes(t *testing.T) {
 		{name: "jwt: expired by the verifier's clock", mode: config.AuthJWT, cred: bearer(s.Token("alice", -time.Second)), kind: ErrUnauthenticated, reason: ReasonExpired},
 		{name: "jwt: wrong secret", mode: config.AuthJWT, cred: bearer(wrongSecret), kind: ErrUnauthenticated, reason: ReasonInvalid},
 		{name: "jwt: HS512 with the right secret", mode: config.AuthJWT, cred: bearer(forge(t, jwt.SigningMethodHS512, []byte(s.Secret), time.Now().Add(time.Hour))), kind: ErrUnauthenticated, reason: ReasonInvalid},
-		{name: "jwt: alg none", mode: config.AuthJWT, cred: bearer(forge(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, time.Now().Add(time.Hour))), kind: ErrUnauthenticated, reason: ReasonInvalid},
+		{name: "jwt: alg none", mode: config.AuthJWT, cred: bearer(forge(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, time.Now().Add(time.Hour))), kind: ErrUnauthenticated, reason: ReasonNotAToken},
 		{name: "jwt: basic goes to get_current_user", mode: config.AuthJWT, cred: basic("AKALICE", "SKALICE"), want: alice, endpoint: endpointUser},
 	}
 	for _, tt := range tests {
@@ -463,7 +465,7 @@ func TestMalformedAnswersAreUpstreamFailures(t *testing.T) {
 			}))
 			defer srv.Close()
 			v := newVerifier(t, config.ClearML{APIServer: srv.URL, CacheTTL: config.NewDuration(time.Minute)})
-			_, err := v.Verify(context.Background(), bearer("a.b.c"))
+			_, err := v.Verify(context.Background(), bearer("e30.e30.c")) // {}.{}: JWT-shaped
 			wantErr(t, err, tt.kind, "")
 		})
 	}
@@ -643,23 +645,30 @@ func TestSecretsNeverInLogsOrErrors(t *testing.T) {
 	}
 }
 
-func TestUnverifiedExpiry(t *testing.T) {
-	payload := func(s string) string { return "h." + base64.RawURLEncoding.EncodeToString([]byte(s)) + ".sig" }
+func TestUnverifiedClaims(t *testing.T) {
+	head := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`))
+	payload := func(s string) string { return head + "." + base64.RawURLEncoding.EncodeToString([]byte(s)) + ".sig" }
 	tests := []struct {
 		token string
 		want  time.Time
+		ok    bool
 	}{
-		{payload(`{"exp":1700000000}`), time.Unix(1700000000, 0)},
-		{payload(`{"exp":1700000000.5}`), time.UnixMilli(1700000000500)},
-		{payload(`{"exp":"1700000000"}`), time.Time{}},
-		{payload(`{}`), time.Time{}},
-		{payload(`{"exp":1e300}`), time.Time{}},
-		{"not-a-jwt", time.Time{}},
-		{"a.!!!.c", time.Time{}},
+		{payload(`{"exp":1700000000}`), time.Unix(1700000000, 0), true},
+		{payload(`{"exp":1700000000.5}`), time.UnixMilli(1700000000500), true},
+		{payload(`{"exp":"1700000000"}`), time.Time{}, true},
+		{payload(`{}`), time.Time{}, true},
+		{payload(`{"exp":1e300}`), time.Time{}, true},
+		{"not-a-jwt", time.Time{}, false},
+		{"a.!!!.c", time.Time{}, false},
+		{payload(`[1]`), time.Time{}, false},
+		{payload(`{"exp":1}`) + ".x", time.Time{}, false},
+		{strings.TrimSuffix(payload(`{}`), "sig"), time.Time{}, false},
+		{"e30.e30.sig", time.Time{}, true},     // {} and {}
+		{"bm9wZQ.e30.sig", time.Time{}, false}, // "nope" is no JSON header
 	}
 	for _, tt := range tests {
-		if got := unverifiedExpiry(tt.token); !got.Equal(tt.want) {
-			t.Errorf("unverifiedExpiry(%s) = %v, want %v", tt.token, got, tt.want)
+		if got, ok := unverifiedClaims(tt.token); !got.Equal(tt.want) || ok != tt.ok {
+			t.Errorf("unverifiedClaims(%s) = %v %v, want %v %v", tt.token, got, ok, tt.want, tt.ok)
 		}
 	}
 }
@@ -675,7 +684,7 @@ func TestCacheEntryEndsAtExp(t *testing.T) {
 		t.Fatal(err)
 	}
 	e, ok := v.cache.Get(cacheKey(tok))
-	if exp := unverifiedExpiry(tok.Token); !ok || !e.until.Equal(exp) {
+	if exp, _ := unverifiedClaims(tok.Token); !ok || !e.until.Equal(exp) {
 		t.Fatalf("entry until %v (cached %v), want the token's exp %v", e.until, ok, exp)
 	}
 }

@@ -73,8 +73,8 @@ func (c Credential) LogValue() slog.Value {
 
 // FromRequest finds the caller's credential: the Authorization header
 // (Bearer or Basic), then the cookies named in cookieNames, in order. The
-// first one present is the caller's, even if it is malformed (then its Kind
-// is Invalid). A cookie holds a Bearer token. The query string is never
+// first one present in the request as sent is the caller's, even if it is
+// malformed (then its Kind is Invalid). A cookie holds a Bearer token. The query string is never
 // read. ok is false when the request carries no credential at all.
 //
 // An Authorization header that is empty or blank counts as absent: it holds
@@ -86,12 +86,52 @@ func FromRequest(r *http.Request, cookieNames []string) (c Credential, ok bool) 
 	} else if len(vals) == 1 && strings.TrimSpace(vals[0]) != "" {
 		return parseAuthorization(vals[0]), true
 	}
+	cookies := r.Header["Cookie"]
+	if len(cookies) == 0 {
+		return Credential{}, false
+	}
 	for _, name := range cookieNames {
-		if ck, err := r.Cookie(name); err == nil && ck.Value != "" {
-			return Credential{Kind: Bearer, Token: ck.Value, Source: "cookie:" + name}, true
+		if v, found := rawCookie(cookies, name); found && v != "" {
+			if !validCookieValue(v) {
+				return invalid("cookie:"+name, "the cookie "+name+" holds characters a cookie value may not"), true
+			}
+			return Credential{Kind: Bearer, Token: v, Source: "cookie:" + name}, true
 		}
 	}
 	return Credential{}, false
+}
+
+// rawCookie finds the first cookie called name in the Cookie headers as
+// sent. net/http's parser silently drops a cookie whose value holds a byte
+// outside the cookie octets, which would make the next configured cookie the
+// caller's: here a present cookie is found whatever its value.
+func rawCookie(headers []string, name string) (string, bool) {
+	for _, line := range headers {
+		for len(line) > 0 {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			k, v, ok := strings.Cut(part, "=")
+			if !ok || strings.TrimSpace(k) != name {
+				continue
+			}
+			v = strings.TrimSpace(v)
+			if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// validCookieValue accepts what net/http accepts in a cookie value.
+func validCookieValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 || c >= 0x7f || c == '"' || c == ';' || c == '\\' || c == ' ' {
+			return false
+		}
+	}
+	return true
 }
 
 // parseAuthorization reads "Bearer <token>" or "Basic <base64(key:secret)>".

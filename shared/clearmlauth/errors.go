@@ -17,6 +17,9 @@ var (
 	// ErrUpstream: the ClearML API is unreachable, too slow, failing or
 	// answering nonsense, or refuses the service's own credentials.
 	ErrUpstream = errors.New("ClearML API unavailable")
+	// ErrBusy is the cause of an ErrUpstream when the calls in flight to
+	// ClearML are at their bound.
+	ErrBusy = errors.New("ClearML calls at their bound")
 	// ErrRoleNotAllowed: the caller's role is not in allowed_roles.
 	ErrRoleNotAllowed = errors.New("role not allowed")
 	// ErrCompanyNotAllowed: the caller's company is not in allowed_companies.
@@ -32,6 +35,10 @@ type Error struct {
 	// Err is the underlying cause, for operators' logs (a network error, a
 	// context error); it may be nil and never contains a credential.
 	Err error
+	// ByClearML is true when the ClearML API server refused the credential;
+	// false when the service itself did (a malformed credential, an expired
+	// exp claim, a jwt-mode check), so that answers name who refused.
+	ByClearML bool
 }
 
 func (e *Error) Error() string {
@@ -54,9 +61,17 @@ const (
 	ReasonExpired = "token expired"
 	ReasonRevoked = "token revoked"
 	ReasonInvalid = "invalid credentials"
+	// ReasonNotAToken: a Bearer value that cannot be a ClearML token (not a
+	// JWT with a JSON payload), refused without asking ClearML.
+	ReasonNotAToken = "the token is not a ClearML token"
 )
 
 func unauthenticated(reason string) error { return &Error{Kind: ErrUnauthenticated, Reason: reason} }
+
+// refusedByClearML is ClearML's own refusal of the caller's credential.
+func refusedByClearML(reason string) error {
+	return &Error{Kind: ErrUnauthenticated, Reason: reason, ByClearML: true}
+}
 
 func upstream(cause error, format string, args ...any) error {
 	return &Error{Kind: ErrUpstream, Reason: fmt.Sprintf(format, args...), Err: cause}

@@ -27,6 +27,14 @@ const (
 	// to absorb a page of broken thumbnails, short enough that a user who
 	// just signed in again is not kept out.
 	defaultNegativeTTL = 5 * time.Second
+	// refusalCacheSize bounds the cache of ClearML's refusals, kept apart
+	// from the verified callers so that a flood of junk credentials cannot
+	// evict them.
+	refusalCacheSize = 4096
+	// maxUpstream bounds the ClearML calls in flight at once; past it a
+	// caller is answered "unavailable" at once rather than queued, so a
+	// flood cannot pile up on the ClearML server nor in this process.
+	maxUpstream = 32
 	// defaultTimeout applies when the config leaves clearml.timeout zero
 	// (a hand-built config; the loader defaults it to 5s as well).
 	defaultTimeout = 5 * time.Second
@@ -45,8 +53,11 @@ type Verifier struct {
 	client  *http.Client
 	now     func() time.Time
 
-	cache  *lru.Cache[[32]byte, entry]
-	flight singleflight.Group
+	cache    *lru.Cache[[32]byte, entry] // verified callers
+	refusals *lru.Cache[[32]byte, entry] // ClearML's refusals, for negTTL
+	flight   singleflight.Group
+	// upstream holds a token per ClearML call in flight (maxUpstream).
+	upstream chan struct{}
 }
 
 // entry is a remembered answer: an identity, or a refusal.
@@ -65,6 +76,12 @@ func WithHTTPClient(c *http.Client) Option { return func(v *Verifier) { v.client
 
 // WithClock sets the clock for cache lifetimes and token expiry (tests).
 func WithClock(now func() time.Time) Option { return func(v *Verifier) { v.now = now } }
+
+// WithMaxUpstream sets how many ClearML calls may be in flight at once
+// (default 32).
+func WithMaxUpstream(n int) Option {
+	return func(v *Verifier) { v.upstream = make(chan struct{}, max(n, 1)) }
+}
 
 // WithNegativeTTL sets how long a refusal is cached (default 5s; never
 // longer than clearml.cache_ttl).
@@ -126,6 +143,12 @@ func New(cfg config.ClearML, opts ...Option) (*Verifier, error) {
 		return nil, fmt.Errorf("clearmlauth: %w", err)
 	}
 	v.cache = cache
+	if v.refusals, err = lru.New[[32]byte, entry](refusalCacheSize); err != nil {
+		return nil, fmt.Errorf("clearmlauth: %w", err)
+	}
+	if v.upstream == nil {
+		v.upstream = make(chan struct{}, maxUpstream)
+	}
 	return v, nil
 }
 
@@ -161,9 +184,14 @@ func (v *Verifier) Verify(ctx context.Context, c Credential) (Identity, error) {
 	}
 	var exp time.Time
 	if c.Kind == Bearer {
-		// The unverified exp only ever shortens things: an expired claim
-		// needs no upstream call, a live one caps the cache entry.
-		exp = unverifiedExpiry(c.Token)
+		// What cannot be a ClearML token (a JWT with a JSON payload) is
+		// refused here, without an upstream call: junk costs ClearML
+		// nothing. The unverified exp only ever shortens things: an expired
+		// claim needs no upstream call, a live one caps the cache entry.
+		var ok bool
+		if exp, ok = unverifiedClaims(c.Token); !ok {
+			return Identity{}, unauthenticated(ReasonNotAToken)
+		}
 		if !exp.IsZero() && !v.now().Before(exp) {
 			return Identity{}, unauthenticated(ReasonExpired)
 		}
@@ -213,6 +241,9 @@ func (v *Verifier) verify(ctx context.Context, c Credential) (Identity, error) {
 
 func (v *Verifier) lookup(key [32]byte) (result, bool) {
 	e, ok := v.cache.Get(key)
+	if !ok {
+		e, ok = v.refusals.Get(key)
+	}
 	if !ok || !v.now().Before(e.until) {
 		return result{}, false
 	}
@@ -235,7 +266,11 @@ func (v *Verifier) store(key [32]byte, id Identity, err error, exp time.Time) {
 	if !exp.IsZero() && exp.Before(until) {
 		until = exp
 	}
-	v.cache.Add(key, entry{id: id, err: err, until: until})
+	if err != nil {
+		v.refusals.Add(key, entry{err: err, until: until})
+		return
+	}
+	v.cache.Add(key, entry{id: id, until: until})
 }
 
 // cacheKey hashes the credential, so that the cache never holds one. The
@@ -253,26 +288,36 @@ func cacheKey(c Credential) [32]byte {
 	return k
 }
 
-// unverifiedExpiry reads a JWT's exp claim without checking the signature;
-// the zero time when there is none or the token is not a JWT.
-func unverifiedExpiry(token string) time.Time {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return time.Time{}
+// unverifiedClaims checks that token can be a ClearML token (a JWT: three
+// base64url parts, the first two JSON objects) without checking its
+// signature, and reads its exp claim: the zero time when there is none.
+func unverifiedClaims(token string) (exp time.Time, ok bool) {
+	head, rest, ok1 := strings.Cut(token, ".")
+	payload, sig, ok2 := strings.Cut(rest, ".")
+	if !ok1 || !ok2 || sig == "" || strings.IndexByte(sig, '.') >= 0 {
+		return time.Time{}, false
 	}
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil {
-		return time.Time{}
+	var header map[string]json.RawMessage
+	if !decodeSegment(head, &header) {
+		return time.Time{}, false
 	}
-	var claims struct {
-		Exp *float64 `json:"exp"`
+	var claims map[string]json.RawMessage
+	if !decodeSegment(payload, &claims) {
+		return time.Time{}, false
 	}
-	// Beyond 1e11 seconds (year 5138) the claim means "never": no cap, and
-	// no overflow converting it.
-	if json.Unmarshal(payload, &claims) != nil || claims.Exp == nil || *claims.Exp > 1e11 || *claims.Exp < 0 {
-		return time.Time{}
+	// An exp that is not a number is no cap; beyond 1e11 seconds (year
+	// 5138) it means "never": no cap, and no overflow converting it.
+	var e float64
+	if raw, has := claims["exp"]; !has || json.Unmarshal(raw, &e) != nil || e > 1e11 || e < 0 {
+		return time.Time{}, true
 	}
-	return time.UnixMilli(int64(*claims.Exp * 1000))
+	return time.UnixMilli(int64(e * 1000)), true
+}
+
+// decodeSegment decodes one base64url JWT segment holding a JSON object.
+func decodeSegment(seg string, v any) bool {
+	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(seg, "="))
+	return err == nil && len(b) > 0 && b[0] == '{' && json.Unmarshal(b, v) == nil
 }
 
 func basicAuth(key, secret string) string {

@@ -4,6 +4,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"github.com/storagegate/storagegate/shared/storageurl"
 	"log/slog"
@@ -147,12 +148,24 @@ type Presign struct {
 	CORSOrigins []string   `json:"cors_origins"`
 }
 
-// SigningWindow is presign.window, 1m unless set (0 turns stable URLs off).
+// maxLifetime is the providers' limit on a signed URL's life (SigV4, GCS V4:
+// 7 days), counted from its signing time.
+const maxLifetime = 7 * 24 * time.Hour
+
+// SigningWindow is presign.window (0 turns stable URLs off). Unless set, it
+// is 1m, shortened so that it never exceeds presign.expires nor pushes
+// expires plus window past the providers' 7 days: a default must never make
+// a valid config fail, whereas a window set by hand that does is a start-up
+// error (Validate).
 func (p Presign) SigningWindow() time.Duration {
-	if p.Window == nil {
-		return time.Minute
+	if p.Window != nil {
+		return p.Window.D()
 	}
-	return p.Window.D()
+	w := time.Minute
+	if e := p.Expires.D(); e > 0 {
+		w = max(0, min(w, e, maxLifetime-e))
+	}
+	return w
 }
 
 // EffectiveMatchSets is match_sets, or the `type: presign` entry of services.
@@ -316,8 +329,14 @@ func (c *Config) Validate() error {
 	if p.Expires.D() > p.MaxExpires.D() {
 		return fieldErr("presign.expires", "is longer than presign.max_expires (%s)", p.MaxExpires.D())
 	}
-	if p.SigningWindow() < 0 {
+	if w := p.SigningWindow(); w < 0 {
 		return fieldErr("presign.window", "must not be negative")
+	} else if w > p.Expires.D() {
+		// The window stabilises a URL of life expires: a longer one hands
+		// out URLs signed further in the past than they live.
+		return fieldErr("presign.window", "%s is longer than presign.expires (%s): a window must not exceed the lifetime it stabilises", w, p.Expires.D())
+	} else if p.Expires.D()+w > maxLifetime {
+		return fieldErr("presign.window", "presign.expires (%s) plus the window (%s) is past 168h, the providers' limit counted from the window's start: shorten one of them", p.Expires.D(), w)
 	}
 	switch p.Disposition {
 	case "inline", "attachment":
@@ -396,13 +415,16 @@ func checkOrigin(o string) error {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" ||
 		u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" ||
 		strings.Contains(o, "#") || strings.Contains(u.Host, "*") {
-		return fmt.Errorf("must be an origin such as https://app.example.com, without path, query or wildcard (got %q)", o)
+		if u != nil && u.User != nil || err != nil && strings.Contains(o, "@") {
+			return fmt.Errorf("must be an origin such as https://app.example.com, without user information")
+		}
+		return fmt.Errorf("must be an origin such as https://app.example.com, without path, query or wildcard (got %s)", quoteRedacted(o))
 	}
 	if o != strings.ToLower(o) {
-		return fmt.Errorf("must be lower-case, as browsers send it (got %q)", o)
+		return fmt.Errorf("must be lower-case, as browsers send it (got %s)", quoteRedacted(o))
 	}
 	if (u.Scheme == "https" && u.Port() == "443") || (u.Scheme == "http" && u.Port() == "80") {
-		return fmt.Errorf("must not name the default port, which browsers leave out (got %q)", o)
+		return fmt.Errorf("must not name the default port, which browsers leave out (got %s)", quoteRedacted(o))
 	}
 	return nil
 }
@@ -425,7 +447,12 @@ func validCookieName(n string) bool {
 func checkHTTPURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil {
-		return fmt.Errorf("is not a URL: %v", err)
+		// url.Parse quotes the whole input, user information included.
+		var ue *url.Error
+		if errors.As(err, &ue) && !strings.Contains(s, "@") {
+			return fmt.Errorf("is not a URL: %v", ue.Err)
+		}
+		return fmt.Errorf("is not a URL")
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return fmt.Errorf("must be an http or https URL (got scheme %q)", u.Scheme)
@@ -591,7 +618,11 @@ func validContainerName(c string) bool {
 // checkHostPort accepts host:port (and, unless needPort, a bare host) with
 // the characters storage URLs allow in a host.
 func checkHostPort(h string, needPort bool) error {
-	if strings.Contains(h, "://") || strings.ContainsAny(h, "/@\\?# ") {
+	if strings.Contains(h, "@") {
+		// Never quoted: what precedes the @ may be a password.
+		return fmt.Errorf("must be host or host:port, without user information")
+	}
+	if strings.Contains(h, "://") || strings.ContainsAny(h, "/\\?# ") {
 		return fmt.Errorf("must be host or host:port, without scheme or path (got %q)", h)
 	}
 	for i := 0; i < len(h); i++ {
@@ -623,6 +654,23 @@ func checkHostPort(h string, needPort bool) error {
 		return fmt.Errorf("must carry its port, such as %s:9000 or %s:443: storage URLs name a host only with its port (got %q)", h, h, h)
 	}
 	return nil
+}
+
+// quoteRedacted quotes a URL-like value for an error message with any user
+// information (scheme://user:password@host) replaced by "REDACTED".
+func quoteRedacted(s string) string {
+	rest, scheme := s, ""
+	if i := strings.Index(s, "://"); i >= 0 {
+		scheme, rest = s[:i+3], s[i+3:]
+	}
+	auth := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		auth = rest[:i]
+	}
+	if i := strings.LastIndexByte(auth, '@'); i >= 0 {
+		rest = "REDACTED" + rest[i:]
+	}
+	return strconv.Quote(scheme + rest)
 }
 
 // LogValue keeps secrets out of any log line that prints the config.

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/storagegate/storagegate/shared/clearmlauth"
 	"github.com/storagegate/storagegate/shared/storagesettings"
@@ -16,12 +17,14 @@ import (
 
 // batchRequest is the body of POST /presign.
 type batchRequest struct {
-	URLs     []string        `json:"urls"`
-	Expires  json.RawMessage `json:"expires"`
-	Download json.RawMessage `json:"download"`
-	Method   string          `json:"method"`
-	Field    string          `json:"field"`
-	ObjType  string          `json:"obj_type"`
+	// URLs stay raw until checked: encoding/json turns invalid UTF-8 and
+	// lone surrogate escapes into U+FFFD, which would sign another object.
+	URLs     []json.RawMessage `json:"urls"`
+	Expires  json.RawMessage   `json:"expires"`
+	Download json.RawMessage   `json:"download"`
+	Method   string            `json:"method"`
+	Field    string            `json:"field"`
+	ObjType  string            `json:"obj_type"`
 }
 
 func (h *Handler) batch(w http.ResponseWriter, r *http.Request, id clearmlauth.Identity, snap *storagesettings.Snapshot, rec *logRecord) int {
@@ -40,6 +43,17 @@ func (h *Handler) batch(w http.ResponseWriter, r *http.Request, id clearmlauth.I
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&req); err != nil || dec.More() {
 		return h.fail(w, r, newErr(http.StatusBadRequest, "invalid_body", `the body is not JSON of the form {"urls": ["s3://bucket/key", ...]}`))
+	}
+	urls := make([]string, len(req.URLs))
+	exact := make([]bool, len(req.URLs))
+	for i, raw := range req.URLs {
+		if string(raw) == "null" {
+			continue // "": refused as that entry's invalid_url
+		}
+		if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &urls[i]) != nil {
+			return h.fail(w, r, newErr(http.StatusBadRequest, "invalid_body", `the body is not JSON of the form {"urls": ["s3://bucket/key", ...]}`))
+		}
+		exact[i] = exactJSONString(raw)
 	}
 	if len(req.URLs) == 0 {
 		return h.fail(w, r, newErr(http.StatusBadRequest, "invalid_body", "urls is empty: give at least one storage URL"))
@@ -84,7 +98,11 @@ func (h *Handler) batch(w http.ResponseWriter, r *http.Request, id clearmlauth.I
 	out := struct {
 		Results []*result `json:"results"`
 	}{Results: make([]*result, len(req.URLs))}
-	for i, raw := range req.URLs {
+	for i, raw := range urls {
+		if !exact[i] {
+			out.Results[i] = &result{URL: raw, Error: newErr(http.StatusBadRequest, "invalid_url", "the url is not valid UTF-8")}
+			continue
+		}
 		res, apiErr := h.sign(r.Context(), snap, nil, raw, p, nil)
 		if apiErr != nil {
 			res = &result{URL: raw, Error: apiErr}
@@ -94,6 +112,60 @@ func (h *Handler) batch(w http.ResponseWriter, r *http.Request, id clearmlauth.I
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, out)
 	return http.StatusOK
+}
+
+// exactJSONString reports whether the JSON string token raw decodes to
+// exactly what it says: valid UTF-8, and no \u escape of a lone surrogate
+// (both of which encoding/json replaces with U+FFFD).
+func exactJSONString(raw []byte) bool {
+	if !utf8.Valid(raw) {
+		return false
+	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		i++
+		if i >= len(raw) || raw[i] != 'u' {
+			continue // a one-character escape
+		}
+		r1 := hex4(raw[i+1:])
+		i += 4
+		switch {
+		case r1 >= 0xdc00 && r1 <= 0xdfff:
+			return false // a low surrogate alone
+		case r1 >= 0xd800 && r1 <= 0xdbff:
+			if i+6 >= len(raw) || raw[i+1] != '\\' || raw[i+2] != 'u' {
+				return false
+			}
+			if r2 := hex4(raw[i+3:]); r2 < 0xdc00 || r2 > 0xdfff {
+				return false
+			}
+			i += 6
+		}
+	}
+	return true
+}
+
+// hex4 reads four hex digits (-1 if they are not).
+func hex4(b []byte) rune {
+	if len(b) < 4 {
+		return -1
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return -1
+		}
+	}
+	return r
 }
 
 func parseBool(raw json.RawMessage) (bool, error) {

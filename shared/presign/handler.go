@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"io"
 	"log/slog"
 	"math"
 	"net/http"
@@ -50,6 +51,11 @@ type Options struct {
 	Settings *storagesettings.Settings
 	Resolver *credentials.Resolver
 	Logger   *slog.Logger
+	// AuditLog, when set, receives the per-request audit line (the same
+	// JSON line Logger would write, built by hand: far cheaper) in one Write
+	// per request; it must be safe for concurrent use, as os.Stderr is.
+	// Nil: the line goes through Logger.
+	AuditLog io.Writer
 	// Now is the clock (tests move it); time.Now when nil.
 	Now     func() time.Time
 	Version string
@@ -64,6 +70,7 @@ type Handler struct {
 	rules     matchset.Sets
 	origins   map[string]bool
 	log       *slog.Logger
+	audit     io.Writer
 	now       func() time.Time
 	version   string
 	signCache *signCache
@@ -93,6 +100,7 @@ func New(o Options) (*Handler, error) {
 		rules:     rules,
 		origins:   map[string]bool{},
 		log:       o.Logger,
+		audit:     o.AuditLog,
 		now:       o.Now,
 		version:   o.Version,
 		signCache: newSignCache(4096),
@@ -212,19 +220,18 @@ type params struct {
 }
 
 func (h *Handler) single(w http.ResponseWriter, r *http.Request, id clearmlauth.Identity, snap *storagesettings.Snapshot, rec *logRecord) int {
-	q, err := url.ParseQuery(r.URL.RawQuery)
-	if err != nil {
+	q, ok := parseQuery(r.URL.RawQuery)
+	if !ok {
 		return h.fail(w, r, newErr(http.StatusBadRequest, "invalid_parameter", "the query string is not valid percent-encoding"))
 	}
-	raw, ok := q["url"]
-	if !ok || len(raw) != 1 {
+	if q.urls != 1 {
 		return h.fail(w, r, newErr(http.StatusBadRequest, "invalid_parameter", "give exactly one url=<storage URL> query parameter"))
 	}
-	p := params{method: store.MethodGet, field: q.Get("field"), objType: q.Get("obj_type")}
+	p := params{method: store.MethodGet, field: q.field, objType: q.objType}
 	if r.Method == http.MethodHead {
 		p.method = store.MethodHead
 	}
-	if m := q.Get("method"); m != "" {
+	if m := q.method; m != "" {
 		switch strings.ToUpper(m) {
 		case "GET":
 			p.method = store.MethodGet
@@ -234,15 +241,15 @@ func (h *Handler) single(w http.ResponseWriter, r *http.Request, id clearmlauth.
 			return h.fail(w, r, newErr(http.StatusBadRequest, "invalid_parameter", "method must be GET or HEAD"))
 		}
 	}
-	if v, ok := q["expires"]; ok {
-		d, apiErr := parseExpires(v[0])
+	if q.hasExpires {
+		d, apiErr := parseExpires(q.expires)
 		if apiErr != nil {
 			return h.fail(w, r, apiErr)
 		}
 		p.expires = d
 	}
-	if v, ok := q["download"]; ok {
-		switch v[0] {
+	if q.hasDownload {
+		switch q.download {
 		case "1", "true", "yes":
 			p.download = true
 		case "0", "false", "no", "":
@@ -250,11 +257,11 @@ func (h *Handler) single(w http.ResponseWriter, r *http.Request, id clearmlauth.
 			return h.fail(w, r, newErr(http.StatusBadRequest, "invalid_parameter", "download must be 1 or 0"))
 		}
 	}
-	res, apiErr := h.sign(r.Context(), snap, &id, raw[0], p, rec)
+	res, apiErr := h.sign(r.Context(), snap, &id, q.url, p, rec)
 	if apiErr != nil {
 		return h.fail(w, r, apiErr)
 	}
-	if wantsJSON(r, q.Get("format")) {
+	if wantsJSON(r, q.format) {
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("Vary", h.vary)
 		writeJSON(w, http.StatusOK, res)
@@ -271,6 +278,98 @@ func (h *Handler) single(w http.ResponseWriter, r *http.Request, id clearmlauth.
 	hdr["Vary"] = []string{h.vary}
 	w.WriteHeader(http.StatusFound)
 	return http.StatusFound
+}
+
+// query is what a request's query string says, read as url.ParseQuery
+// reads it (the first value of each name; any pair with an invalid escape
+// or a semicolon spoils the whole query) but into fields rather than a map:
+// this runs on every request.
+type query struct {
+	url                                 string
+	urls                                int // how many url= pairs
+	field, objType, method, format      string
+	expires, download                   string
+	hasExpires, hasDownload, seenField  bool
+	seenObjType, seenMethod, seenFormat bool
+}
+
+// maxQueryParams is url.ParseQuery's default limit.
+const maxQueryParams = 10000
+
+func parseQuery(raw string) (q query, ok bool) {
+	if strings.Count(raw, "&")+1 > maxQueryParams {
+		return q, false
+	}
+	ok = true
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if strings.IndexByte(pair, ';') >= 0 {
+			ok = false
+			continue
+		}
+		if pair == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		if !validEscapes(k) || !validEscapes(v) {
+			ok = false
+			continue
+		}
+		switch unescape(k) {
+		case "url":
+			if q.urls++; q.urls == 1 {
+				q.url = unescape(v)
+			}
+		case "expires":
+			if !q.hasExpires {
+				q.expires, q.hasExpires = unescape(v), true
+			}
+		case "download":
+			if !q.hasDownload {
+				q.download, q.hasDownload = unescape(v), true
+			}
+		case "method":
+			if !q.seenMethod {
+				q.method, q.seenMethod = unescape(v), true
+			}
+		case "format":
+			if !q.seenFormat {
+				q.format, q.seenFormat = unescape(v), true
+			}
+		case "field":
+			if !q.seenField {
+				q.field, q.seenField = unescape(v), true
+			}
+		case "obj_type":
+			if !q.seenObjType {
+				q.objType, q.seenObjType = unescape(v), true
+			}
+		}
+	}
+	return q, ok
+}
+
+// validEscapes reports whether every % in s starts a %XX escape.
+func validEscapes(s string) bool {
+	for i := strings.IndexByte(s, '%'); i >= 0; i = strings.IndexByte(s, '%') {
+		if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+			return false
+		}
+		s = s[i+3:]
+	}
+	return true
+}
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+// unescape is url.QueryUnescape for a string whose escapes are valid.
+func unescape(s string) string {
+	if strings.IndexByte(s, '%') < 0 && strings.IndexByte(s, '+') < 0 {
+		return s
+	}
+	u, _ := url.QueryUnescape(s)
+	return u
 }
 
 // result is one signed URL in the JSON and batch forms.
@@ -366,12 +465,25 @@ func (h *Handler) sign(ctx context.Context, snap *storagesettings.Snapshot, id *
 	}
 	if signed.URL == "" {
 		signed, err = target.Store.Sign(ctx, req)
+		if err == nil && minRemaining > 0 {
+			if !now.After(signed.ExpiresAt.Add(-minRemaining)) {
+				h.signCache.put(key, signed)
+			} else {
+				// The credentials live shorter than the window's URL
+				// (a session token, a delegation key near its end): a URL
+				// signed at the window's start would have less than
+				// expires left, or none. Sign from now instead, for what
+				// the credentials have left.
+				req.SignedAt, req.Lifetime = now.Truncate(time.Second), minRemaining
+				signed, err = target.Store.Sign(ctx, req)
+			}
+		}
+		if err == nil && !signed.ExpiresAt.After(now) {
+			err = errors.New("the signed URL would already have expired (credentials at the end of their life)")
+		}
 		if err != nil {
 			h.log.LogAttrs(ctx, slog.LevelError, "signing failed", slog.String("entry", target.Entry), slog.String("error", err.Error()))
 			return nil, newErr(http.StatusInternalServerError, "internal", "signing failed: the storage credentials for "+scopeOf(u)+" are unavailable")
-		}
-		if minRemaining > 0 && !now.After(signed.ExpiresAt.Add(-minRemaining)) {
-			h.signCache.put(key, signed)
 		}
 	}
 	if rec != nil {
@@ -390,6 +502,17 @@ func (h *Handler) authorize(snap *storagesettings.Snapshot, id clearmlauth.Ident
 	c := h.clearml
 	c.AllowedCompanies = snap.AllowedCompanies
 	return clearmlauth.Authorize(c, id)
+}
+
+// ParseExpires reads an expires= value as the HTTP path does (whole seconds,
+// at least 1; more than 7 days is clamped to 7 days, and the signer clamps
+// further to presign.max_expires), for the operator's `storagegate presign`.
+func ParseExpires(v string) (time.Duration, error) {
+	d, apiErr := parseExpires(v)
+	if apiErr != nil {
+		return 0, apiErr
+	}
+	return d, nil
 }
 
 func parseExpires(v string) (time.Duration, *apiError) {
@@ -423,8 +546,12 @@ func wantsJSON(r *http.Request, format string) bool {
 	if format == "json" {
 		return true
 	}
+	accept := r.Header.Get("Accept")
+	if strings.IndexByte(accept, 'j') < 0 && strings.IndexByte(accept, 'J') < 0 {
+		return false // no "json" in any case: the browser's image and page fetches
+	}
 	best, bestQ := "", -1.0
-	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+	for _, part := range strings.Split(accept, ",") {
 		mt, paramsStr, _ := strings.Cut(part, ";")
 		mt = strings.ToLower(strings.TrimSpace(mt))
 		if mt == "" {
@@ -481,7 +608,11 @@ func authError(err error) *apiError {
 	case errors.Is(err, clearmlauth.ErrCompanyNotAllowed):
 		return newErr(http.StatusForbidden, "company_not_allowed", "your ClearML company may not use the presign service")
 	case errors.Is(err, clearmlauth.ErrUnauthenticated):
-		return newErr(http.StatusUnauthorized, "unauthenticated", "ClearML refused the credentials: "+reason(err))
+		var e *clearmlauth.Error
+		if errors.As(err, &e) && e.ByClearML {
+			return newErr(http.StatusUnauthorized, "unauthenticated", "ClearML refused the credentials: "+reason(err))
+		}
+		return newErr(http.StatusUnauthorized, "unauthenticated", "the presign service refused the credentials: "+reason(err))
 	}
 	return newErr(http.StatusInternalServerError, "internal", "internal error")
 }

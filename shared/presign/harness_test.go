@@ -129,7 +129,7 @@ func newEnv(t testing.TB, doc string, mutate ...func(map[string]any)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := app.NewPresign(cfg, app.Options{Logger: slog.New(slog.NewJSONHandler(e.logs, nil)), Now: e.clock.Now})
+	h, err := app.NewPresign(cfg, app.Options{Logger: slog.New(slog.NewJSONHandler(e.logs, nil)), LogWriter: e.logs, Now: e.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -107,7 +107,27 @@ type Error struct {
 	Err  error
 }
 
-func (e *Error) Error() string { return e.Code.String() + ": " + e.Err.Error() }
+// Error is "<code>: <reason>", the code said once however often a driver
+// wrapped an *Error in another.
+func (e *Error) Error() string { return e.Code.String() + ": " + Reason(e.Err) }
+
+// Reason is err's message without the "<code>: " prefixes of the *Errors it
+// wraps: what to show next to a code that is already given.
+func Reason(err error) string {
+	if err == nil {
+		return ""
+	}
+	msg := err.Error()
+	for again := true; again; {
+		again = false
+		for c := Unknown; c <= Transient; c++ {
+			if p := c.String() + ": "; strings.HasPrefix(msg, p) {
+				msg, again = msg[len(p):], true
+			}
+		}
+	}
+	return msg
+}
 func (e *Error) Unwrap() error { return e.Err }
 
 // Code returns err's ErrorCode (Unknown when err carries none).

@@ -121,31 +121,42 @@ func (d *Demo) Token() string {
 // cookie, as the ClearML web app's login would, and shows the artifacts
 // through the presign redirect).
 func (d *Demo) Routes(next http.Handler) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("/", next)
-	mux.HandleFunc("POST /auth.login", func(w http.ResponseWriter, r *http.Request) {
-		u, p, ok := r.BasicAuth()
-		w.Header().Set("Content-Type", "application/json")
-		if !ok || u != User || p != Password {
-			w.WriteHeader(http.StatusUnauthorized)
-			_ = json.NewEncoder(w).Encode(envelope(401, 22, "Invalid user id or secret", nil))
-			return
+	// A plain path switch, not a ServeMux: a mux redirects unclean paths
+	// (//presign: 307) where every other mode answers 404.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/auth.login" && r.Method == http.MethodPost:
+			d.login(w, r)
+		case r.URL.Path == "/demo" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+			d.page(w)
+		default:
+			next.ServeHTTP(w, r)
 		}
-		_ = json.NewEncoder(w).Encode(envelope(200, 0, "OK", map[string]any{"token": d.Token()}))
 	})
-	mux.HandleFunc("GET /demo", func(w http.ResponseWriter, r *http.Request) {
-		http.SetCookie(w, &http.Cookie{Name: CookieName, Value: d.Token(), Path: "/", HttpOnly: true,
-			SameSite: http.SameSiteLaxMode, MaxAge: int(tokenTTL / time.Second)})
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Cache-Control", "no-store")
-		_ = page.Execute(w, map[string]string{
-			"Image":    "/presign?url=" + url.QueryEscape(d.StorageURL(ImageKey)),
-			"Artifact": "/presign?url=" + url.QueryEscape(d.StorageURL(ArtifactKey)),
-			"Download": "/presign?download=1&url=" + url.QueryEscape(d.StorageURL(ArtifactKey)),
-			"JSON":     "/presign?format=json&url=" + url.QueryEscape(d.StorageURL(ImageKey)),
-		})
+}
+
+func (d *Demo) login(w http.ResponseWriter, r *http.Request) {
+	u, p, ok := r.BasicAuth()
+	w.Header().Set("Content-Type", "application/json")
+	if !ok || u != User || p != Password {
+		w.WriteHeader(http.StatusUnauthorized)
+		_ = json.NewEncoder(w).Encode(envelope(401, 22, "Invalid user id or secret", nil))
+		return
+	}
+	_ = json.NewEncoder(w).Encode(envelope(200, 0, "OK", map[string]any{"token": d.Token()}))
+}
+
+func (d *Demo) page(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: d.Token(), Path: "/", HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, MaxAge: int(tokenTTL / time.Second)})
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = page.Execute(w, map[string]string{
+		"Image":    "/presign?url=" + url.QueryEscape(d.StorageURL(ImageKey)),
+		"Artifact": "/presign?url=" + url.QueryEscape(d.StorageURL(ArtifactKey)),
+		"Download": "/presign?download=1&url=" + url.QueryEscape(d.StorageURL(ArtifactKey)),
+		"JSON":     "/presign?format=json&url=" + url.QueryEscape(d.StorageURL(ImageKey)),
 	})
-	return mux
 }
 
 var page = template.Must(template.New("demo").Parse(`<!doctype html>
