@@ -380,25 +380,25 @@ func TestRunClassifiesFailures(t *testing.T) {
 				return denied
 			}
 			return nil
-		}, cleanup.StatusPermanent, "permission_denied", false, "permission_denied: AccessDenied: Access Denied", 422},
+		}, cleanup.StatusPermanent, "permission_denied", false, "AccessDenied: Access Denied", 422},
 		{"throttled past every attempt", func(op, _, key string) error {
 			if op == "delete" && strings.HasSuffix(key, "/b") {
 				return errTransient
 			}
 			return nil
-		}, cleanup.StatusTransient, "transient", true, "transient: SlowDown: please reduce your request rate (gave up after 4 attempts)", 503},
+		}, cleanup.StatusTransient, "transient", true, "SlowDown: please reduce your request rate (gave up after 4 attempts)", 503},
 		{"unknown errors count as transient", func(op, _, key string) error {
 			if op == "delete" && strings.HasSuffix(key, "/b") {
 				return errors.New("connection reset by peer")
 			}
 			return nil
-		}, cleanup.StatusTransient, "transient", true, "transient: connection reset by peer (gave up after 4 attempts)", 503},
+		}, cleanup.StatusTransient, "transient", true, "connection reset by peer (gave up after 4 attempts)", 503},
 		{"listing denied", func(op, _, _ string) error {
 			if op == "list" {
 				return denied
 			}
 			return nil
-		}, cleanup.StatusPermanent, "permission_denied", false, "permission_denied: AccessDenied: Access Denied", 422},
+		}, cleanup.StatusPermanent, "permission_denied", false, "AccessDenied: Access Denied", 422},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -389,7 +389,7 @@ func TestS3MinIO(t *testing.T) {
 			s.Failed != 500 || s.TransientFailures != 500 || s.PermanentFailures != 0 {
 			t.Fatalf("with the store down: %s %+v %+v", s.Status, s.Counts, s.Failures)
 		}
-		if f := s.Failures[0]; !f.Transient || f.Code != "transient" || !strings.HasPrefix(f.Reason, "transient: operation error S3: DeleteObjects, ") ||
+		if f := s.Failures[0]; !f.Transient || f.Code != "transient" || !strings.HasPrefix(f.Reason, "operation error S3: DeleteObjects, ") ||
 			!strings.HasSuffix(f.Reason, "(gave up after 4 attempts)") || !strings.HasPrefix(f.URL, e.url("fault/ds/data.1/chunk_01")) {
 			t.Errorf("failure %+v", f)
 		}

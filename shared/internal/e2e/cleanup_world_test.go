@@ -463,7 +463,7 @@ func checkFields(t *testing.T, what string, line map[string]any, want map[string
 // outageReason is the reason of a failure against outageBucket: the store's
 // 503 (or the deadline cutting the SDK's last retry of it short), then how
 // the core gave up.
-var outageReason = regexp.MustCompile(`^transient: operation error S3: \w+, .*(StatusCode: 503, .*api error ServiceUnavailable: storagegate test: this store stays down|context deadline exceeded) \(gave up at the deadline, after \d+ attempt\(s\)\)$`)
+var outageReason = regexp.MustCompile(`^operation error S3: \w+, .*(StatusCode: 503, .*api error ServiceUnavailable: storagegate test: this store stays down|context deadline exceeded) \(gave up at the deadline, after \d+ attempt\(s\)\)$`)
 
 // eventually polls cond until it holds or timeout passes: for state that
 // lives in another server (a queue's depth), which sends no event.
