@@ -1,7 +1,7 @@
 // Package azurefunc speaks the Azure Functions custom-handler protocol. The
 // Functions host either forwards an HTTP trigger's request unchanged
-// (enableForwardingHttpRequest, what storagegate's host.json sets) or posts
-// an invocation, {"Data": {"req": {...}}, "Metadata": {...}} to
+// (enableForwardingHttpRequest, which storagegate's host.json turns off) or
+// posts an invocation, {"Data": {"req": {...}}, "Metadata": {...}} to
 // /<FunctionName>, and expects {"Outputs": {"res": {...}}, "Logs": [],
 // "ReturnValue": null}. Both forms reach the same http.Handler.
 package azurefunc

@@ -373,8 +373,9 @@ func underAny(u storageurl.URL, prefixes map[string]bool) bool {
 }
 
 // resolve applies the guards: prefix depth, match_sets, the credentials
-// config (SPEC.md section 4: with no match_sets an entry must name the
-// bucket; with them, the rules are the scope and defaults may supply keys).
+// config (docs/configuration.md#scope: with no match_sets an entry must name
+// the bucket; with them, the rules are the scope and defaults may supply
+// keys; the guards: docs/cleanup.md#guards).
 func (r *run) resolve(it item) (target, *Failure) {
 	u := it.u
 	if it.prefix {

@@ -289,7 +289,7 @@ func TestRunBadEntriesTouchNothing(t *testing.T) {
 
 // TestRunMixedMessage: every entry that can be done is done; the ones that
 // cannot fail one by one, without a store call, and fail the message
-// permanently (SPEC.md section 9, "Mixed messages"). A prefix at the bucket
+// permanently (docs/cleanup.md#mixed-messages). A prefix at the bucket
 // root and one too shallow are refused alike.
 func TestRunMixedMessage(t *testing.T) {
 	f := newFixture(t, testConfig, nil)

@@ -1,5 +1,5 @@
 // Package cleanup deletes a ClearML task's artifacts from the configured
-// stores (SPEC.md section 7): it parses the deletion message that every
+// stores (docs/cleanup.md): it parses the deletion message that every
 // queue carries, checks every URL against the same scope rules as presign,
 // and deletes objects and prefixes in batches, streaming listings page by
 // page. Every entrypoint (SQS, Pub/Sub, Azure queue, POST /cleanup, the CLI)
@@ -80,8 +80,8 @@ type wire struct {
 // `..` segment, a ClearML fileserver http:// URL), an object URL that names a
 // bucket or ends in "/", a prefix at a bucket's root. The message itself is
 // valid: the cleanup function does every other item, fails this one
-// permanently without any store call, and so fails the message (SPEC.md
-// section 9, "Mixed messages").
+// permanently without any store call, and so fails the message
+// (docs/cleanup.md#mixed-messages; the entries: docs/cleanup.md#bad-entries).
 type ItemError struct {
 	// Field is the entry at fault, e.g. "urls[3]".
 	Field string

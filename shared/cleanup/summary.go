@@ -122,9 +122,10 @@ func (s *Summary) Invalid() bool { return s.Status == StatusInvalid }
 func (s *Summary) Transient() bool { return s.TransientFailures > 0 }
 
 // Permanent reports whether the message was invalid or some failure cannot
-// pass by retrying. The message still fails (SPEC.md section 9, "Mixed
-// messages"), so that after the configured attempts it is dead-lettered
-// rather than dropped; the failures are in the logs with their reasons.
+// pass by retrying. The message still fails
+// (docs/cleanup.md#mixed-messages), so that after the configured attempts
+// it is dead-lettered rather than dropped; the failures are in the logs
+// with their reasons.
 func (s *Summary) Permanent() bool { return s.Invalid() || s.PermanentFailures > 0 }
 
 // Err is nil when the message is done, else an error saying why, for

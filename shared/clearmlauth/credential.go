@@ -1,7 +1,9 @@
 // Package clearmlauth verifies the caller of the presign service against
-// ClearML (SPEC.md sections 5, 6 and 9): it finds the caller's credential in
-// a request, checks it with the ClearML API server (or locally, in jwt mode),
-// caches the answer and applies allowed_roles / allowed_companies.
+// ClearML (docs/http.md#the-callers-credential and
+// docs/http.md#verifying-the-caller-against-clearml): it finds the caller's
+// credential in a request, checks it with the ClearML API server (or
+// locally, in jwt mode), caches the answer and applies allowed_roles /
+// allowed_companies.
 //
 // Credentials never reach a log line or an error message: Credential prints
 // only its kind and source, the cache is keyed by a hash, and errors carry
@@ -175,8 +177,9 @@ type Identity struct {
 	Role                                     string // empty in validate_token mode
 }
 
-// LogValue logs ids, role and company name: what SPEC.md section 8 wants in
-// a request's log line.
+// LogValue logs ids, role and company name, for a log line about a caller
+// (the presign request line itself writes the user and company ids as
+// strings: docs/http.md#request-ids-and-the-log-line).
 func (id Identity) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("user_id", id.UserID),

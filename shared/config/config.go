@@ -1,6 +1,6 @@
 // Package config holds storagegate's one configuration document: the storage
 // credentials in the exact shape of ClearML's storage settings, plus the
-// clearml, presign and cleanup sections (SPEC.md section 3).
+// clearml, presign, cleanup and sweep sections (docs/configuration.md).
 package config
 
 import (
@@ -220,7 +220,7 @@ func (c Cleanup) PrefixDepth() int {
 	return *c.MinPrefixDepth
 }
 
-// Default values (SPEC.md section 3).
+// Default values (docs/configuration.md#defaults-at-a-glance).
 var (
 	DefaultCookieNames = []string{"clearml_token_basic", "clearml-token-k8s"}
 )

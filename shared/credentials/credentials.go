@@ -1,6 +1,7 @@
 // Package credentials finds the configured credentials for a storage URL with
-// ClearML's own matching semantics (CLEARML.md, SPEC.md section 4), and holds
-// one prepared store per entry, built once at start-up.
+// ClearML's own matching semantics
+// (docs/configuration.md#matching-a-url-to-credentials), and holds one
+// prepared store per entry, built once at start-up.
 package credentials
 
 import (
@@ -255,8 +256,8 @@ func (r *Resolver) URLOptions() storageurl.Options {
 }
 
 // Resolve finds u's target. withDefaults lets default credentials serve URLs
-// that no entry names: scope then comes from match_sets rules (SPEC.md
-// section 4, "Scope is explicit").
+// that no entry names: scope then comes from match_sets rules
+// (docs/configuration.md#scope).
 func (r *Resolver) Resolve(u storageurl.URL, withDefaults bool) (Target, error) {
 	switch u.Provider {
 	case storageurl.S3:

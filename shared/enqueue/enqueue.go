@@ -1,5 +1,6 @@
 // Package enqueue is the front door of the cleanup pipeline: it turns a list
-// of storage URLs and prefixes into deletion messages (SPEC.md section 7),
+// of storage URLs and prefixes into deletion messages
+// (docs/cleanup.md#the-message, docs/cleanup.md#producers),
 // splits them to fit the queue's message size and the 10,000-item cap, and
 // publishes them to SQS, Pub/Sub or an Azure Storage Queue, where the
 // cleanup functions pick them up. `storagegate enqueue` is its CLI.

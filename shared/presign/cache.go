@@ -9,7 +9,8 @@ import (
 )
 
 // cacheKey names one signed URL: the same object, method and disposition in
-// the same signing window get the very same URL (SPEC.md, stable URLs).
+// the same signing window get the very same URL
+// (docs/http.md#lifetimes-and-stable-urls).
 type cacheKey struct {
 	store               store.Signer
 	bucket, key, method string

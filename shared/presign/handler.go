@@ -1,4 +1,4 @@
-// Package presign is the presign HTTP contract (SPEC.md section 5) as a
+// Package presign is the presign HTTP contract (docs/http.md) as a
 // plain http.Handler, identical on every platform: check the caller with
 // ClearML, check the URL against the config, and redirect to a short-lived
 // signed URL.
@@ -28,7 +28,7 @@ import (
 	"github.com/storagegate/storagegate/shared/store"
 )
 
-// Limits from SPEC.md section 9.
+// Limits: docs/http.md#sizes-and-limits.
 const (
 	MaxURLParam  = 4 << 10
 	MaxBatchBody = 256 << 10
@@ -122,7 +122,7 @@ func New(o Options) (*Handler, error) {
 }
 
 // ServeHTTP routes first (404, 405), then checks the caller (401), then the
-// request's syntax (400), then policy (403): SPEC.md section 9.
+// request's syntax (400), then policy (403): docs/http.md#order-of-checks.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rid := requestID(r)
 	w.Header()["X-Request-Id"] = []string{rid} // canonical keys set directly: the hot path

@@ -187,7 +187,7 @@ func TestBatch(t *testing.T) {
 	}
 }
 
-// TestAnswers walks the table of SPEC.md section 5, one row per case.
+// TestAnswers walks the table of docs/http.md#answers, one row per case.
 func TestAnswers(t *testing.T) {
 	e := newEnv(t, "", func(m map[string]any) {
 		m["clearml"].(map[string]any)["allowed_roles"] = []any{"user", "admin"}

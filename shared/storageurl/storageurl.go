@@ -1,6 +1,7 @@
 // Package storageurl parses the storage URLs that ClearML writes: s3://, gs://
-// and azure:// (SPEC.md section 4). The key is the URL path taken literally,
-// never URL-decoded, because ClearML writes keys that contain %xx.
+// and azure:// (docs/configuration.md#storage-urls). The key is the URL path
+// taken literally, never URL-decoded, because ClearML writes keys that
+// contain %xx.
 package storageurl
 
 import (
@@ -115,7 +116,8 @@ func (o Options) Parse(raw string) (URL, error) {
 		return URL{}, errorf("the url has no scheme: give a storage URL such as s3://bucket/path/file")
 	}
 	var p Provider
-	// Scheme and host comparisons lower-case ASCII only (SPEC.md section 4).
+	// Scheme and host comparisons lower-case ASCII only
+	// (docs/configuration.md#storage-urls).
 	switch asciiLower(scheme) {
 	case "s3":
 		p = S3

@@ -5,7 +5,8 @@
 // envelope, the same result codes and subcodes, the same wording of the
 // messages that callers classify ("Signature has expired", "revoked token"),
 // and real HS256 tokens with ClearML's claims. Knobs make it slow, failing or
-// unreachable. See /work/shared/CLEARML.md for the facts it follows.
+// unreachable. See docs/http.md#verifying-the-caller-against-clearml (and
+// docs/clearml-settings.md for storage.get_settings) for the facts it follows.
 package clearmltest
 
 import (

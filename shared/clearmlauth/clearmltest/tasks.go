@@ -1,6 +1,6 @@
 package clearmltest
 
-// The retention calls (CLEARML.md "Retention"): tasks.get_all_ex,
+// The retention calls (docs/sweep.md#clearml-calls): tasks.get_all_ex,
 // tasks.delete, tasks.delete_many, events.get_task_events, models.get_all
 // and projects.get_all_ex, with the server's shapes and its traps: filters
 // it does not know and dates it cannot parse are ignored silently, paging

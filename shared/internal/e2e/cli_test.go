@@ -32,7 +32,7 @@ func runCLI(t *testing.T, env []string, args ...string) (string, string, int) {
 
 // TestCLIPresignAndCheckConfig: `presign` prints a URL that fetches,
 // `check-config --probe` reports each bucket and ClearML, and the exit
-// statuses are 0, 1 and 2 as SPEC.md section 8 says.
+// statuses are 0, 1 and 2 as docs/cleanup.md#exit-statuses says.
 func TestCLIPresignAndCheckConfig(t *testing.T) {
 	w := newWorld(t)
 	w.minio.Put(t, sampleBucket, "a/b c.txt", []byte("cli"))

@@ -37,9 +37,10 @@ func TestCloudFunctionsSourceBuilds(t *testing.T) {
 }
 
 // TestAzureHostConfig: host.json and every function.json keep the promises
-// SPEC.md makes (empty route prefix, anonymous HTTP, the handler's name), and
-// HTTP forwarding stays off while the app also holds the Cleanup queue
-// trigger: forwarding would let a client reach /Cleanup at its own path.
+// docs/http.md#platforms makes (empty route prefix, anonymous HTTP, the
+// handler's name), and HTTP forwarding stays off while the app also holds
+// the Cleanup queue trigger: forwarding would let a client reach /Cleanup
+// at its own path.
 func TestAzureHostConfig(t *testing.T) {
 	root, _ := testserver.ModuleRoot()
 	dir := filepath.Join(root, "functions", "azure")
