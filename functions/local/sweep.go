@@ -23,8 +23,8 @@ import (
 func sweepCmd(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) int {
 	fs := newFlags("sweep", stderr)
 	dryRun := fs.Bool("dry-run", false, "list what would be deleted; change nothing")
-	if fs.Parse(args) != nil || fs.NArg() > 0 {
-		return 2
+	if code := parseFlags(fs, args, stderr, true); code >= 0 {
+		return code
 	}
 	cfg, ok := loadConfig(ctx, stderr, log)
 	if !ok {

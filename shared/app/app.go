@@ -15,7 +15,6 @@ import (
 
 	"github.com/storagegate/storagegate/shared/clearmlauth"
 	"github.com/storagegate/storagegate/shared/config"
-	"github.com/storagegate/storagegate/shared/credentials"
 	"github.com/storagegate/storagegate/shared/presign"
 	"github.com/storagegate/storagegate/shared/storagesettings"
 )
@@ -51,11 +50,6 @@ func LoadConfig(ctx context.Context, log *slog.Logger, fetch config.SecretFetche
 		log.Warn("config: unknown field ignored", slog.String("field", w))
 	}
 	return cfg, err
-}
-
-// Resolver builds every store the document configures.
-func Resolver(cfg *config.Config) (*credentials.Resolver, error) {
-	return credentials.New(cfg.Storage, Builders())
 }
 
 // maxStartupLoad bounds how long start-up waits for settings from ClearML:

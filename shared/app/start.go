@@ -45,7 +45,7 @@ func AllOrExit(fetch config.SecretFetcher) (http.Handler, *cleanup.Deleter, *swe
 	if err != nil {
 		exit(log, err)
 	}
-	o := Options{Logger: log, Settings: settings}
+	o := Options{Logger: log, LogWriter: os.Stderr, Settings: settings}
 	h, err := NewPresign(cfg, o)
 	if err != nil {
 		exit(log, err)

@@ -7,6 +7,7 @@ import (
 	"github.com/storagegate/storagegate/shared/cleanup"
 	"github.com/storagegate/storagegate/shared/config"
 	"github.com/storagegate/storagegate/shared/enqueue"
+	"github.com/storagegate/storagegate/shared/storageurl"
 	"github.com/storagegate/storagegate/shared/sweep"
 )
 
@@ -34,8 +35,12 @@ func NewSweep(ctx context.Context, cfg *config.Config, dest enqueue.Destination,
 	if err != nil {
 		return nil, err
 	}
-	if snap := settings.Peek(); snap != nil {
-		so.URLOptions = snap.URLOptions()
+	so.URLOptions = func(ctx context.Context) (storageurl.Options, error) {
+		snap, err := settings.Current(ctx)
+		if err != nil {
+			return storageurl.Options{}, err
+		}
+		return snap.URLOptions(), nil
 	}
 	d, err := cleanup.New(cleanup.Options{Config: cfg.Cleanup, Settings: settings, Logger: o.Logger})
 	if err != nil {

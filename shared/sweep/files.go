@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/storagegate/storagegate/shared/storageurl"
 )
 
 // Reasons a listed URL is not a file to delete.
@@ -22,8 +24,9 @@ const (
 
 // fileSet is what one task owns in the stores.
 type fileSet struct {
-	urls     []string // objects
-	prefixes []string // folders (an artifact URI ending in /)
+	opts     storageurl.Options // parse as the cleanup function will
+	urls     []string           // objects
+	prefixes []string           // folders (an artifact URI ending in /)
 	seen     map[string]bool
 	skipped  map[string]int
 	// publishedModels counts the task's published models: they stay, and
@@ -31,7 +34,9 @@ type fileSet struct {
 	publishedModels int
 }
 
-func newFileSet() *fileSet { return &fileSet{seen: map[string]bool{}, skipped: map[string]int{}} }
+func newFileSet(opts storageurl.Options) *fileSet {
+	return &fileSet{opts: opts, seen: map[string]bool{}, skipped: map[string]int{}}
+}
 
 // add classifies one URL: only s3://, gs:// and azure:// URLs that the
 // cleanup function would accept are files to delete.
@@ -51,7 +56,7 @@ func (f *fileSet) add(s *Sweeper, raw string) {
 		f.skipped[fileSkipOtherScheme]++
 		return
 	}
-	u, err := s.urlOpts.Parse(raw)
+	u, err := f.opts.Parse(raw)
 	switch {
 	case err != nil || u.Key == "":
 		f.skipped[fileSkipInvalid]++
@@ -80,8 +85,8 @@ func (f *fileSet) skippedCount() int {
 // artifacts, the draft models that tasks.delete will delete with it, and
 // every debug image and plot image (tasks.delete returns no event URL, and
 // deletes the events).
-func (s *Sweeper) listFiles(ctx context.Context, t *task) (*fileSet, error) {
-	f := newFileSet()
+func (s *Sweeper) listFiles(ctx context.Context, t *task, opts storageurl.Options) (*fileSet, error) {
+	f := newFileSet(opts)
 	for _, a := range t.Execution.Artifacts {
 		if a.Mode == "" || a.Mode == "output" {
 			f.add(s, a.URI)

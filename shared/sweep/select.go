@@ -109,7 +109,6 @@ const (
 	skipPublishedModels = "published_models"
 	skipNotInProjects   = "not_in_projects"
 	skipExcluded        = "excluded_project"
-	skipRefused         = "refused_by_server"
 )
 
 // projectSets are the ids of sweep.projects and sweep.exclude_projects,

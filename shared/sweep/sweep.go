@@ -63,9 +63,12 @@ type Options struct {
 	Config *config.Config
 	// Sink takes the files; it may be nil for a dry run.
 	Sink Sink
-	// URLOptions parse storage URLs as the cleanup function will
-	// (configured Azure endpoints).
-	URLOptions storageurl.Options
+	// URLOptions give, at the start of each run, the options that parse
+	// storage URLs as the cleanup function will (configured Azure endpoints),
+	// from the current storage settings; nil: the defaults. A run whose
+	// settings cannot be had stops before selecting anything, so no task is
+	// deleted with files it could not read.
+	URLOptions func(context.Context) (storageurl.Options, error)
 	// Client calls ClearML; nil builds one from the clearml section.
 	Client *Client
 	Logger *slog.Logger
@@ -82,7 +85,7 @@ type Sweeper struct {
 	deadline time.Duration
 	api      *Client
 	sink     Sink
-	urlOpts  storageurl.Options
+	urlOpts  func(context.Context) (storageurl.Options, error)
 	log      *slog.Logger
 	now      func() time.Time
 	dry      bool
@@ -258,6 +261,16 @@ func (s *Sweeper) Run(ctx context.Context) *Report {
 	}
 	defer cancel()
 
+	var opts storageurl.Options
+	if s.urlOpts != nil {
+		o, err := s.urlOpts(ctx)
+		if err != nil {
+			r.Status, r.Error = StatusFailed, "storage settings: "+err.Error()
+			return r
+		}
+		opts = o
+	}
+
 	ps, err := s.resolveProjects(ctx)
 	if err != nil {
 		r.Status, r.Error = StatusFailed, "resolving sweep.projects: "+err.Error()
@@ -280,7 +293,7 @@ func (s *Sweeper) Run(ctx context.Context) *Report {
 			r.Stopped = "deadline"
 			break
 		}
-		res := s.process(ctx, t, start, r)
+		res := s.process(ctx, t, start, r, opts)
 		r.add(res)
 		if res.Outcome == outcomeFailed {
 			s.log.LogAttrs(ctx, slog.LevelWarn, "sweep: task left in place", slog.String("run_id", r.RunID),
@@ -295,7 +308,7 @@ func (s *Sweeper) Run(ctx context.Context) *Report {
 }
 
 // process takes one task through the steps (see the package comment).
-func (s *Sweeper) process(ctx context.Context, t *task, created time.Time, r *Report) taskResult {
+func (s *Sweeper) process(ctx context.Context, t *task, created time.Time, r *Report, opts storageurl.Options) taskResult {
 	res := taskResult{ID: t.ID, Name: t.Name, Project: t.projectName()}
 	fail := func(step string, err error) taskResult {
 		res.Outcome, res.Reason = outcomeFailed, step+": "+err.Error()
@@ -303,7 +316,7 @@ func (s *Sweeper) process(ctx context.Context, t *task, created time.Time, r *Re
 	}
 
 	// 1. List (read only).
-	files, err := s.listFiles(ctx, t)
+	files, err := s.listFiles(ctx, t, opts)
 	if err != nil {
 		return fail("list", err)
 	}
@@ -377,7 +390,7 @@ func (s *Sweeper) process(ctx context.Context, t *task, created time.Time, r *Re
 	res.Outcome = outcomeDeleted
 
 	// 4. Queue what the answer names and the listing missed.
-	extra := newFileSet()
+	extra := newFileSet(opts)
 	for k := range files.seen {
 		extra.seen[k] = true
 	}

@@ -2,7 +2,10 @@ package sweep
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +14,7 @@ import (
 	"github.com/storagegate/storagegate/shared/cleanup"
 	"github.com/storagegate/storagegate/shared/clearmlauth/clearmltest"
 	"github.com/storagegate/storagegate/shared/config"
+	"github.com/storagegate/storagegate/shared/storageurl"
 )
 
 func sorted(s []string) []string {
@@ -297,5 +301,30 @@ func TestSweepOff(t *testing.T) {
 	}
 	if _, _, err := config.Parse([]byte(`{"sweep": {"older_than": "10m"}}`)); err == nil || !strings.Contains(err.Error(), "sweep.older_than") {
 		t.Fatalf("a 10m older_than: %v", err)
+	}
+}
+
+// TestSweepWithoutStorageSettingsChangesNothing: a run whose storage
+// settings cannot be had (ClearML's storage.get_settings down at a cold
+// start) cannot tell which URLs the cleanup function will take, so it stops
+// before selecting anything: no task is deleted with files it could not read.
+func TestSweepWithoutStorageSettingsChangesNothing(t *testing.T) {
+	w := newWorld(t)
+	w.seed()
+	tasks, objects := w.cml.TaskIDs(), w.store.snapshot()
+	s, err := New(Options{Config: baseConfig(w), Sink: w.sink, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		URLOptions: func(context.Context) (storageurl.Options, error) {
+			return storageurl.Options{}, errors.New("storage settings from ClearML are not loaded yet")
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := s.Run(context.Background())
+	if r.OK() || r.Status != StatusFailed || !strings.Contains(r.Error, "storage settings") || r.Selected != 0 {
+		t.Fatalf("report %+v", r)
+	}
+	if !slices.Equal(w.cml.TaskIDs(), tasks) || !slices.Equal(w.store.snapshot(), objects) || len(w.sink.sent) != 0 ||
+		w.cml.Calls("tasks.get_all_ex") != 0 || w.cml.Calls("tasks.delete") != 0 {
+		t.Fatal("a run without storage settings changed or selected something")
 	}
 }
