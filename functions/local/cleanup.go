@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/storagegate/storagegate/shared/app"
@@ -69,10 +70,26 @@ func runDeleter(ctx context.Context, cmd string, stdout, stderr io.Writer, log *
 	if !ok {
 		return 2
 	}
+	leanMemory()
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	s := job(ctx, d)
 	return report(&s, cmd, stdout, stderr)
+}
+
+// cleanupMemoryLimit is the Go runtime's soft memory limit while the CLI
+// deletes (unless GOMEMLIMIT says otherwise). A deletion's live heap is a few
+// MiB (a listing page, the batches in flight); without a limit the GC lets
+// the heap double past it, and the process peaked at 38 MB over 100,000
+// objects; with it, about 31 MB (make bench-cleanup), for a few percent
+// more CPU. The limit is soft: a larger message only makes the GC work
+// harder, never fails.
+const cleanupMemoryLimit = 12 << 20
+
+func leanMemory() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(cleanupMemoryLimit)
+	}
 }
 
 func newDeleter(ctx context.Context, stderr io.Writer, log *slog.Logger) (*cleanup.Deleter, bool) {

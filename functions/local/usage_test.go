@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -80,5 +81,27 @@ func TestEveryUsageErrorSaysWhatIsWrong(t *testing.T) {
 	}
 	if code, _, stderr := runCLI(t, "serve", "-h"); code != 0 || !strings.Contains(stderr, "-addr") {
 		t.Errorf("serve -h: exit %d, %s", code, stderr)
+	}
+}
+
+// TestDeleteRunsUnderASoftMemoryLimit: the CLI's deletions run under a soft
+// memory limit unless GOMEMLIMIT is set (issue 9, item 12: peak RSS over
+// 100,000 objects, measured by make bench-cleanup).
+func TestDeleteRunsUnderASoftMemoryLimit(t *testing.T) {
+	prev := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(prev) })
+	f := startFakeS3(t, "")
+	f.put(t, "p/t.1/a")
+	t.Setenv("GOMEMLIMIT", "")
+	if code, _, stderr := runCLI(t, "delete", f.url("p/t.1/")); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if got := debug.SetMemoryLimit(-1); got != cleanupMemoryLimit {
+		t.Fatalf("memory limit %d, want %d", got, cleanupMemoryLimit)
+	}
+	debug.SetMemoryLimit(prev)
+	t.Setenv("GOMEMLIMIT", "1GiB")
+	if code, _, _ := runCLI(t, "delete", f.url("p/t.1/")); code != 0 || debug.SetMemoryLimit(-1) != prev {
+		t.Fatalf("GOMEMLIMIT set: exit %d, limit %d", code, debug.SetMemoryLimit(-1))
 	}
 }
