@@ -2,15 +2,14 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/storagegate/storagegate/shared/config"
+
+	"github.com/storagegate/storagegate/shared/clearmlapi"
 )
 
 // Check is one line of `check-config --probe`.
@@ -68,37 +67,20 @@ func pingClearML(ctx context.Context, c config.ClearML) error {
 	if c.APIServer == "" {
 		return errors.New("no api_server configured")
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.Timeout.D())
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(c.APIServer, "/")+"/users.get_current_user", strings.NewReader("{}"))
-	if err != nil {
+	api := clearmlapi.Client{APIServer: c.APIServer, AccessKey: c.AccessKey, SecretKey: c.SecretKey, Timeout: c.Timeout.D()}
+	err := api.Call(ctx, "users.get_current_user", nil, nil)
+	var ae *clearmlapi.APIError
+	switch {
+	case c.AccessKey != "" && errors.As(err, &ae):
+		return fmt.Errorf("refused the service credentials (clearml.access_key): %d %s", ae.Code, ae.Msg)
+	case c.AccessKey != "":
 		return err
+	case errors.As(err, &ae) && ae.Code == http.StatusUnauthorized:
+		return nil
+	case errors.As(err, &ae):
+		return fmt.Errorf("answered %d %s", ae.Code, ae.Msg)
+	case err == nil:
+		return errors.New("answered 200 without credentials: is api_server the ClearML API server (port 8008)?")
 	}
-	req.Header.Set("Content-Type", "application/json")
-	want := http.StatusUnauthorized
-	if c.AccessKey != "" {
-		req.SetBasicAuth(c.AccessKey, c.SecretKey)
-		want = http.StatusOK
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("unreachable: %v", err)
-	}
-	defer resp.Body.Close()
-	var env struct {
-		Meta *struct {
-			ResultCode int    `json:"result_code"`
-			ResultMsg  string `json:"result_msg"`
-		} `json:"meta"`
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&env); err != nil || env.Meta == nil {
-		return fmt.Errorf("answered HTTP %d without ClearML's envelope: is api_server the API server (port 8008)?", resp.StatusCode)
-	}
-	if resp.StatusCode != want {
-		if c.AccessKey != "" {
-			return fmt.Errorf("refused the service credentials (clearml.access_key): %d %s", env.Meta.ResultCode, env.Meta.ResultMsg)
-		}
-		return fmt.Errorf("answered %d %s", env.Meta.ResultCode, env.Meta.ResultMsg)
-	}
-	return nil
+	return err
 }

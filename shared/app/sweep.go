@@ -9,6 +9,8 @@ import (
 	"github.com/storagegate/storagegate/shared/enqueue"
 	"github.com/storagegate/storagegate/shared/storageurl"
 	"github.com/storagegate/storagegate/shared/sweep"
+
+	"github.com/storagegate/storagegate/shared/clearmlapi"
 )
 
 // NewSweep builds the retention sweeper for cfg, the same for every
@@ -23,8 +25,8 @@ func NewSweep(ctx context.Context, cfg *config.Config, dest enqueue.Destination,
 	}
 	so := sweep.Options{Config: cfg, Logger: o.Logger, Now: o.Now, DryRun: dryRun}
 	if o.HTTPClient != nil {
-		so.Client = &sweep.Client{APIServer: cfg.ClearML.APIServer, AccessKey: cfg.ClearML.AccessKey,
-			SecretKey: cfg.ClearML.SecretKey, Timeout: cfg.ClearML.Timeout.D(), HTTP: o.HTTPClient}
+		so.Client = &clearmlapi.Client{APIServer: cfg.ClearML.APIServer, AccessKey: cfg.ClearML.AccessKey,
+			SecretKey: cfg.ClearML.SecretKey, Timeout: cfg.ClearML.Timeout.D(), Attempts: 3, HTTP: o.HTTPClient}
 	}
 	if !cfg.Sweep.Enabled() {
 		return sweep.New(so)

@@ -38,6 +38,8 @@ import (
 	"github.com/storagegate/storagegate/shared/cleanup"
 	"github.com/storagegate/storagegate/shared/config"
 	"github.com/storagegate/storagegate/shared/storageurl"
+
+	"github.com/storagegate/storagegate/shared/clearmlapi"
 )
 
 // Outcomes of a task in a run.
@@ -70,7 +72,7 @@ type Options struct {
 	// deleted with files it could not read.
 	URLOptions func(context.Context) (storageurl.Options, error)
 	// Client calls ClearML; nil builds one from the clearml section.
-	Client *Client
+	Client *clearmlapi.Client
 	Logger *slog.Logger
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
@@ -83,7 +85,7 @@ type Options struct {
 type Sweeper struct {
 	cfg      config.Sweep
 	deadline time.Duration
-	api      *Client
+	api      *clearmlapi.Client
 	sink     Sink
 	urlOpts  func(context.Context) (storageurl.Options, error)
 	log      *slog.Logger
@@ -117,7 +119,7 @@ func New(o Options) (*Sweeper, error) {
 		if cm.AccessKey == "" || cm.SecretKey == "" {
 			return nil, &config.FieldError{Field: "clearml.access_key", Message: "the sweeper needs service credentials (access_key and secret_key) to list and delete tasks"}
 		}
-		s.api = &Client{APIServer: cm.APIServer, AccessKey: cm.AccessKey, SecretKey: cm.SecretKey, Timeout: cm.Timeout.D()}
+		s.api = &clearmlapi.Client{APIServer: cm.APIServer, AccessKey: cm.AccessKey, SecretKey: cm.SecretKey, Timeout: cm.Timeout.D(), Attempts: 3}
 	}
 	if s.sink == nil && !s.dry {
 		return nil, errors.New("sweep: no destination for the files: configure a cleanup queue or the stores")
@@ -379,7 +381,7 @@ func (s *Sweeper) process(ctx context.Context, t *task, created time.Time, r *Re
 		"delete_output_models": true, "delete_external_artifacts": false,
 	}, &out)
 	switch {
-	case isCode(err, 400, 101):
+	case clearmlapi.IsCode(err, 400, 101):
 		// Gone already: another run (or a person) deleted it after its
 		// files were queued.
 		res.Outcome, res.Reason = outcomeDeleted, "already deleted"
