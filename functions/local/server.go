@@ -64,6 +64,16 @@ func (l jsonErrors) Accept() (net.Conn, error) {
 
 type jsonErrorConn struct{ net.Conn }
 
+// CloseWrite keeps net/http's half-close after an error answer (so the
+// client reads the answer before the connection goes): the wrapper must not
+// hide it.
+func (c jsonErrorConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
 // plainError is what net/http puts between a status line and the body of
 // the answers it writes itself.
 const plainError = "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
