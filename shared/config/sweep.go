@@ -51,7 +51,7 @@ func (s Sweep) validate() error {
 		return fieldErr("sweep.older_than", "must be at least 1h (got %s): a shorter age would sweep tasks still in use", s.OlderThan.D())
 	}
 	if s.MaxTasks < 0 || s.MaxTasks > 100000 {
-		return fieldErr("sweep.max_tasks", "must be between 1 and 100000 (got %d)", s.MaxTasks)
+		return fieldErr("sweep.max_tasks", "must be between 1 and 100000, or 0 for the default %d (got %d)", DefaultSweepMaxTasks, s.MaxTasks)
 	}
 	for _, l := range []struct {
 		field string
