@@ -1,7 +1,9 @@
 // Package gcp registers storagegate's Cloud Functions (gen2) with the
-// Functions Framework: the HTTP function Presign. Deploy this package as the
-// function source (`make gcp-source`, see README); cmd/ runs it locally
-// exactly as the platform does, selected by FUNCTION_TARGET.
+// Functions Framework: the HTTP function Presign, and the CloudEvent
+// functions Cleanup (Pub/Sub deletion messages) and Sweep (the Cloud
+// Scheduler topic). Deploy this package as the function source
+// (`make package`: bin/package/gcp-source.zip); cmd/ runs it locally exactly
+// as the platform does, selected by FUNCTION_TARGET.
 package gcp
 
 import (
