@@ -279,3 +279,25 @@ func TestQueueAccount(t *testing.T) {
 		}
 	}
 }
+
+// TestAzureQueueNameHasNoSAS: a queue client from a SAS connection string
+// holds the SAS in its URL; the publisher's name, which logs and the
+// sweeper's report print, must not.
+func TestAzureQueueNameHasNoSAS(t *testing.T) {
+	cs := "AccountName=acct;BlobEndpoint=https://acct.blob.core.windows.net/;QueueEndpoint=https://acct.queue.core.windows.net/;SharedAccessSignature=sv=2022-11-02&ss=q&srt=sco&sp=a&se=2030-01-01T00:00:00Z&sig=SECRETSIG%3D"
+	p, err := openAzure("storagegate-cleanup", func(k string) string {
+		if k == "AZURE_STORAGE_CONNECTION_STRING" {
+			return cs
+		}
+		return ""
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(p.(*AzureQueue).Client.URL(), "sig=") {
+		t.Fatalf("the client's URL %q should carry the SAS (else this test proves nothing)", p.(*AzureQueue).Client.URL())
+	}
+	if got := p.String(); strings.Contains(got, "sig") || strings.Contains(got, "SECRETSIG") || got != "Azure queue https://acct.queue.core.windows.net/storagegate-cleanup" {
+		t.Fatalf("String() = %q", got)
+	}
+}

@@ -103,8 +103,15 @@ type AzureQueue struct {
 	Client *azqueue.QueueClient
 }
 
-func (a *AzureQueue) MaxBytes() int  { return AzureMaxBytes }
-func (a *AzureQueue) String() string { return "Azure queue " + a.Client.URL() }
+func (a *AzureQueue) MaxBytes() int { return AzureMaxBytes }
+
+// String names the queue by its URL without the query: a client made from a
+// SAS connection string carries the SAS (a signature) there, and this name
+// reaches logs and reports (the sweeper's destination).
+func (a *AzureQueue) String() string {
+	u, _, _ := strings.Cut(a.Client.URL(), "?")
+	return "Azure queue " + u
+}
 
 // Publish sends the body base64-encoded, as the Functions host's queue
 // trigger expects by default, and with no expiry: a queue's default seven
