@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"debug/elf"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,7 +20,7 @@ import (
 // and architecture, and the fixed names of the Cloud Functions source and the Azure app.
 func packageNames(t *testing.T) map[string]bool {
 	t.Helper()
-	mk := string(readJSON(t, filepath.Join(repoRoot(t), "Makefile")))
+	mk := string(readFile(t, filepath.Join(repoRoot(t), "Makefile")))
 	list := func(name string) []string {
 		m := regexp.MustCompile(`(?m)^` + name + `\s*:=\s*(.+)$`).FindStringSubmatch(mk)
 		if m == nil {
@@ -50,7 +51,7 @@ func buildPackage(t *testing.T, bin string) map[string][]byte {
 	zips, _ := filepath.Glob(filepath.Join(bin, "package", "*.zip"))
 	out := map[string][]byte{}
 	for _, z := range zips {
-		out[filepath.Base(z)] = readJSON(t, z)
+		out[filepath.Base(z)] = readFile(t, z)
 	}
 	return out
 }
@@ -111,8 +112,8 @@ func TestPackage(t *testing.T) {
 	first := buildPackage(t, t.TempDir())
 	second := buildPackage(t, t.TempDir())
 
-	want := slices.Sorted(mapsKeys(packageNames(t)))
-	if got := slices.Sorted(mapsKeys(first)); !slices.Equal(got, want) {
+	want := slices.Sorted(maps.Keys(packageNames(t)))
+	if got := slices.Sorted(maps.Keys(first)); !slices.Equal(got, want) {
 		t.Fatalf("make package wrote %v, want %v", got, want)
 	}
 	for name, b := range first {
@@ -123,7 +124,7 @@ func TestPackage(t *testing.T) {
 
 	for name, b := range first {
 		entries := unzip(t, name, b)
-		names := slices.Sorted(mapsKeys(entries))
+		names := slices.Sorted(maps.Keys(entries))
 		switch {
 		case strings.Contains(name, "-lambda-"):
 			if !slices.Equal(names, []string{"bootstrap"}) {
@@ -143,7 +144,7 @@ func TestPackage(t *testing.T) {
 			}
 			checkExecutable(t, name+":handler", entries["handler"], elf.EM_X86_64)
 			for _, f := range []string{"host.json", "Presign/function.json", "Cleanup/function.json", "Sweep/function.json"} {
-				if src := readJSON(t, filepath.Join(repoRoot(t), "functions", "azure", f)); !bytes.Equal(src, entries[f].Data) {
+				if src := readFile(t, filepath.Join(repoRoot(t), "functions", "azure", f)); !bytes.Equal(src, entries[f].Data) {
 					t.Errorf("%s: %s differs from functions/azure/%s", name, f, f)
 				}
 			}

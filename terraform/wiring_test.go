@@ -2,6 +2,7 @@ package terraform
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -100,7 +101,7 @@ func TestAWSWiring(t *testing.T) {
 		checkEnvNames(t, f.String(), vars, config.EnvSecret)
 	}
 	if fns["presign"].Body == nil || fns["cleanup"].Body == nil || len(fns) > 3 {
-		t.Fatalf("want the functions presign and cleanup, found %v", slices.Sorted(mapsKeys(fns)))
+		t.Fatalf("want the functions presign and cleanup, found %v", slices.Sorted(maps.Keys(fns)))
 	}
 	if got := traversal(attr(u.Body, "function_name").Expr); got != "aws_lambda_function.presign.function_name" {
 		t.Errorf("%s: function_name = %s, want the presign function's", u, got)
@@ -181,16 +182,6 @@ func TestAWSWiring(t *testing.T) {
 	if policies["aws_cloudfront_cache_policy"] != "Managed-CachingDisabled" ||
 		policies["aws_cloudfront_origin_request_policy"] != "Managed-AllViewerExceptHostHeader" {
 		t.Errorf("CloudFront policies = %v, want Managed-CachingDisabled and Managed-AllViewerExceptHostHeader", policies)
-	}
-}
-
-func mapsKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
 	}
 }
 
@@ -496,7 +487,7 @@ func TestAzureWiring(t *testing.T) {
 
 	// The queues are the ones the package binds: Cleanup/function.json's queueTrigger and the
 	// poison queue the Functions host moves a message to after host.json's maxDequeueCount.
-	fj := readJSON(t, filepath.Join(repoRoot(t), "functions", "azure", "Cleanup", "function.json"))
+	fj := readFile(t, filepath.Join(repoRoot(t), "functions", "azure", "Cleanup", "function.json"))
 	var binding struct {
 		Bindings []struct{ Type, QueueName, Connection string }
 	}
@@ -539,7 +530,8 @@ func TestAzureWiring(t *testing.T) {
 	}
 }
 
-func readJSON(t *testing.T, path string) []byte {
+// readFile is os.ReadFile, failing the test on an error.
+func readFile(t *testing.T, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -577,7 +569,7 @@ func TestExamplesUsePackagedZips(t *testing.T) {
 				n++
 				p := e.str(t, m.String()+"."+name, a)
 				if filepath.Base(filepath.Dir(p)) != "package" || !built[filepath.Base(p)] {
-					t.Errorf("%s: %s = %s, which make package does not write (it writes bin/package/%v)", m, name, p, slices.Sorted(mapsKeys(built)))
+					t.Errorf("%s: %s = %s, which make package does not write (it writes bin/package/%v)", m, name, p, slices.Sorted(maps.Keys(built)))
 				}
 			}
 		}
@@ -624,7 +616,7 @@ func TestSweepWiring(t *testing.T) {
 	}
 	if !reflectEqualKeys(granted, "logs:CreateLogStream", "logs:PutLogEvents", "secretsmanager:GetSecretValue", "sqs:SendMessage") ||
 		attr(doc.Body, "source_policy_documents") != nil {
-		t.Errorf("%s grants %v", doc, slices.Sorted(mapsKeys(granted)))
+		t.Errorf("%s grants %v", doc, slices.Sorted(maps.Keys(granted)))
 	}
 	target := c.one(t, "resource", "aws_cloudwatch_event_target")
 	perm := c.one(t, "resource", "aws_lambda_permission")
@@ -679,7 +671,7 @@ func TestSweepWiring(t *testing.T) {
 	var timer struct {
 		Bindings []struct{ Type, Name, Schedule string }
 	}
-	mustUnmarshal(t, readJSON(t, filepath.Join(repoRoot(t), "functions", "azure", "Sweep", "function.json")), &timer)
+	mustUnmarshal(t, readFile(t, filepath.Join(repoRoot(t), "functions", "azure", "Sweep", "function.json")), &timer)
 	if len(timer.Bindings) != 1 || timer.Bindings[0].Type != "timerTrigger" || timer.Bindings[0].Name != "timer" ||
 		timer.Bindings[0].Schedule != "%STORAGEGATE_SWEEP_SCHEDULE%" {
 		t.Errorf("Sweep/function.json: %+v", timer)
