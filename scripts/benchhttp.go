@@ -79,7 +79,7 @@ func main() {
 		name, target string
 		cmd          *exec.Cmd
 	}
-	servers := []server{{name: "bare 302 (net/http)", target: "http://" + bareAddr + "/presign?url=" + url.QueryEscape(stores[0].url)}}
+	servers := []server{{name: "bare 302 (net/http)", target: "http://" + bareAddr + "/presign?url=" + url.QueryEscape(stores[0].url), cmd: bareCmd}}
 	for _, s := range stores {
 		cfg, _ := json.Marshal(map[string]any{"storage": s.storage, "clearml": map[string]any{"api_server": api}})
 		addr := freeAddr()
@@ -102,20 +102,26 @@ func main() {
 	}
 
 	rps := make([][]float64, len(servers))
+	cpu := make([][]float64, len(servers)) // the server's CPU µs per request
 	for r := 0; r < *rounds; r++ {
 		for i, s := range servers {
+			before := cpuTime(s.cmd.Process.Pid)
 			res := runWrk(*wrk, s.target, token, *dur)
 			if res.bad > 0 {
 				log.Fatalf("%s: %d non-3xx answers", s.name, res.bad)
 			}
 			rps[i] = append(rps[i], res.rps)
+			if res.requests > 0 {
+				cpu[i] = append(cpu[i], float64(cpuTime(s.cmd.Process.Pid)-before)/float64(time.Microsecond)/float64(res.requests))
+			}
 		}
 	}
 	base := median(rps[0])
-	fmt.Printf("wrk -t2 -c64 -d%s, %d rounds interleaved, median requests/s (cached caller, default signing window)\n\n", *dur, *rounds)
-	fmt.Printf("| server | requests/s (median) | rounds | vs bare 302 |\n|---|---|---|---|\n")
+	fmt.Printf("wrk -t2 -c64 -d%s, %d rounds interleaved, median requests/s (cached caller, default signing window);\n", *dur, *rounds)
+	fmt.Printf("server CPU per request: the server process's user+system time over the requests wrk counted\n\n")
+	fmt.Printf("| server | requests/s (median) | rounds | vs bare 302 | server CPU µs/request (median) |\n|---|---|---|---|---|\n")
 	for i, s := range servers {
-		fmt.Printf("| %s | %.0f | %s | %.2fx |\n", s.name, median(rps[i]), join(rps[i]), median(rps[i])/base)
+		fmt.Printf("| %s | %.0f | %s | %.2fx | %.1f |\n", s.name, median(rps[i]), join(rps[i]), median(rps[i])/base, median(cpu[i]))
 	}
 
 	if *soak > 0 {
@@ -153,12 +159,13 @@ func main() {
 }
 
 type result struct {
-	rps         float64
-	bad, errors int
+	rps                   float64
+	requests, bad, errors int
 }
 
 var (
 	reqsRE   = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+	totalRE  = regexp.MustCompile(`(\d+) requests in`)
 	non3xxRE = regexp.MustCompile(`Non-2xx or 3xx responses:\s+(\d+)`)
 	sockRE   = regexp.MustCompile(`Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
 )
@@ -175,6 +182,9 @@ func runWrk(wrk, target, token string, d time.Duration) result {
 		log.Fatalf("wrk printed no Requests/sec:\n%s", out)
 	}
 	r.rps, _ = strconv.ParseFloat(string(m[1]), 64)
+	if m := totalRE.FindSubmatch(out); m != nil {
+		r.requests, _ = strconv.Atoi(string(m[1]))
+	}
 	if m := non3xxRE.FindSubmatch(out); m != nil {
 		r.bad, _ = strconv.Atoi(string(m[1]))
 	}
@@ -212,6 +222,23 @@ func fakeToken() string {
 	enc := base64.RawURLEncoding
 	claims, _ := json.Marshal(map[string]any{"identity": map[string]string{"user": "bench", "company": "c1"}, "exp": time.Now().Add(24 * time.Hour).Unix()})
 	return enc.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." + enc.EncodeToString(claims) + ".c2lnbmF0dXJl"
+}
+
+// cpuTime is a process's user plus system time so far (/proc/<pid>/stat,
+// fields 14 and 15, in clock ticks of 1/100 s on Linux).
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The command name, field 2, is in parentheses and may hold spaces.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.Atoi(f[11])
+	stime, _ := strconv.Atoi(f[12])
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 func rssKB(pid int) int {
