@@ -3,7 +3,6 @@ package presign
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"io"
 	"mime"
 	"net/http"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/storagegate/storagegate/shared/clearmlauth"
 	"github.com/storagegate/storagegate/shared/storagesettings"
-	"github.com/storagegate/storagegate/shared/store"
 )
 
 // batchRequest is the body of POST /presign.
@@ -61,13 +59,10 @@ func (h *Handler) batch(w http.ResponseWriter, r *http.Request, id clearmlauth.I
 	if len(req.URLs) > MaxBatchURLs {
 		return h.fail(w, r, newErr(http.StatusBadRequest, "too_many_urls", "a batch holds at most 100 urls"))
 	}
-	p := params{method: store.MethodGet, field: req.Field, objType: req.ObjType}
-	switch strings.ToUpper(req.Method) {
-	case "", "GET":
-	case "HEAD":
-		p.method = store.MethodHead
-	default:
-		return h.fail(w, r, newErr(http.StatusBadRequest, "invalid_parameter", "method must be GET or HEAD"))
+	p := params{field: req.Field, objType: req.ObjType}
+	var apiErr *apiError
+	if p.method, apiErr = parseMethod(req.Method); apiErr != nil {
+		return h.fail(w, r, apiErr)
 	}
 	if len(req.Expires) > 0 && string(req.Expires) != "null" {
 		// A JSON number, or the same digits as a string.
@@ -85,8 +80,11 @@ func (h *Handler) batch(w http.ResponseWriter, r *http.Request, id clearmlauth.I
 		}
 		p.expires = d
 	}
-	if p.download, err = parseBool(req.Download); err != nil {
-		return h.fail(w, r, newErr(http.StatusBadRequest, "invalid_parameter", "download must be true or false"))
+	if string(req.Download) != "null" { // JSON null: the default, as when absent
+		// true, false, 1, 0, or the same as a string: the GET form's parser.
+		if p.download, apiErr = parseDownload(strings.Trim(string(req.Download), `"`)); apiErr != nil {
+			return h.fail(w, r, apiErr)
+		}
 	}
 
 	// Policy about the caller answers for the whole request (403), after
@@ -166,14 +164,4 @@ func hex4(b []byte) rune {
 		}
 	}
 	return r
-}
-
-func parseBool(raw json.RawMessage) (bool, error) {
-	switch strings.Trim(string(raw), `"`) {
-	case "", "null", "false", "0":
-		return false, nil
-	case "true", "1":
-		return true, nil
-	}
-	return false, errors.New("not a boolean")
 }

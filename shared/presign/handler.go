@@ -74,6 +74,7 @@ type Handler struct {
 	now       func() time.Time
 	version   string
 	signCache *signCache
+	plans     *planCache
 	// vary is the Vary of a signed answer: the credential and Accept pick
 	// the answer, and Origin too once CORS is on (a redirect cached from a
 	// navigation must not be replayed to the web app's CORS fetch).
@@ -104,6 +105,7 @@ func New(o Options) (*Handler, error) {
 		now:       o.Now,
 		version:   o.Version,
 		signCache: newSignCache(4096),
+		plans:     newPlanCache(4096),
 	}
 	for _, origin := range o.Config.Presign.CORSOrigins {
 		h.origins[strings.TrimSuffix(origin, "/")] = true
@@ -220,64 +222,121 @@ type params struct {
 }
 
 func (h *Handler) single(w http.ResponseWriter, r *http.Request, id clearmlauth.Identity, snap *storagesettings.Snapshot, rec *logRecord) int {
+	pl, apiErr := h.planFor(snap, &id, r, rec)
+	if apiErr != nil {
+		return h.fail(w, r, apiErr)
+	}
+	now := h.now()
+	signed, apiErr := h.signScoped(r.Context(), &pl.scoped, pl.p.expires, now)
+	if apiErr != nil {
+		return h.fail(w, r, apiErr)
+	}
+	rec.expires = signed.ExpiresAt
+	if wantsJSON(r, pl.format) {
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Vary", h.vary)
+		writeJSON(w, http.StatusOK, newResult(pl.raw, pl.scoped.req.Method, signed))
+		return http.StatusOK
+	}
+	// One backing array for the three header values: one allocation, not
+	// three, on the hot path.
+	vals := [3]string{signed.URL, "no-store", h.vary}
+	if remaining := signed.ExpiresAt.Sub(now); remaining >= minCacheable {
+		vals[1] = "private, max-age=" + strconv.FormatInt(int64(remaining/2/time.Second), 10)
+	}
+	hdr := w.Header()
+	hdr["Location"], hdr["Cache-Control"], hdr["Vary"] = vals[0:1:1], vals[1:2:2], vals[2:3:3]
+	w.WriteHeader(http.StatusFound)
+	return http.StatusFound
+}
+
+// plan is a GET or HEAD request's query parsed and scoped: what the plan
+// cache keeps, so that a repeated request (a page of debug images reloaded)
+// skips the query and URL parsing, match_sets and the credential lookup.
+// The caller's own policy (allowed_roles, allowed_companies) is still
+// checked on every request.
+type plan struct {
+	res    *credentials.Resolver // the settings it was scoped with
+	raw    string                // the url parameter
+	p      params
+	format string
+	scoped scoped
+}
+
+// planFor parses and scopes r's query, or takes the plan of the same query
+// under the same settings from the cache.
+func (h *Handler) planFor(snap *storagesettings.Snapshot, id *clearmlauth.Identity, r *http.Request, rec *logRecord) (*plan, *apiError) {
+	if pl := h.plans.get(snap.Resolver, r.Method, r.URL.RawQuery); pl != nil {
+		rec.bucket, rec.key = pl.scoped.req.Bucket, pl.scoped.req.Key
+		if err := h.authorize(snap, *id); err != nil {
+			return nil, authError(err)
+		}
+		return pl, nil
+	}
 	q, ok := parseQuery(r.URL.RawQuery)
 	if !ok {
-		return h.fail(w, r, newErr(http.StatusBadRequest, "invalid_parameter", "the query string is not valid percent-encoding"))
+		return nil, newErr(http.StatusBadRequest, "invalid_parameter", "the query string is not valid percent-encoding")
 	}
 	if q.urls != 1 {
-		return h.fail(w, r, newErr(http.StatusBadRequest, "invalid_parameter", "give exactly one url=<storage URL> query parameter"))
+		return nil, newErr(http.StatusBadRequest, "invalid_parameter", "give exactly one url=<storage URL> query parameter")
 	}
 	p := params{method: store.MethodGet, field: q.field, objType: q.objType}
 	if r.Method == http.MethodHead {
 		p.method = store.MethodHead
 	}
-	if m := q.method; m != "" {
-		switch strings.ToUpper(m) {
-		case "GET":
-			p.method = store.MethodGet
-		case "HEAD":
-			p.method = store.MethodHead
-		default:
-			return h.fail(w, r, newErr(http.StatusBadRequest, "invalid_parameter", "method must be GET or HEAD"))
+	if q.seenMethod {
+		m, apiErr := parseMethod(q.method)
+		if apiErr != nil {
+			return nil, apiErr
 		}
+		p.method = m
 	}
 	if q.hasExpires {
 		d, apiErr := parseExpires(q.expires)
 		if apiErr != nil {
-			return h.fail(w, r, apiErr)
+			return nil, apiErr
 		}
 		p.expires = d
 	}
 	if q.hasDownload {
-		switch q.download {
-		case "1", "true", "yes":
-			p.download = true
-		case "0", "false", "no", "":
-		default:
-			return h.fail(w, r, newErr(http.StatusBadRequest, "invalid_parameter", "download must be 1 or 0"))
+		b, apiErr := parseDownload(q.download)
+		if apiErr != nil {
+			return nil, apiErr
 		}
+		p.download = b
 	}
-	res, apiErr := h.sign(r.Context(), snap, &id, q.url, p, rec)
+	sc, apiErr := h.scope(snap, id, q.url, p, rec)
 	if apiErr != nil {
-		return h.fail(w, r, apiErr)
+		return nil, apiErr
 	}
-	if wantsJSON(r, q.format) {
-		w.Header().Set("Cache-Control", "no-store")
-		w.Header().Set("Vary", h.vary)
-		writeJSON(w, http.StatusOK, res)
-		return http.StatusOK
+	pl := &plan{res: snap.Resolver, raw: q.url, p: p, format: q.format, scoped: sc}
+	pl.scoped.last = new(atomic.Pointer[windowed])
+	h.plans.put(r.Method, r.URL.RawQuery, pl)
+	return pl, nil
+}
+
+// parseMethod reads a method= value (either form): GET or HEAD, in any case;
+// empty means GET.
+func parseMethod(v string) (string, *apiError) {
+	switch strings.ToUpper(v) {
+	case "", "GET":
+		return store.MethodGet, nil
+	case "HEAD":
+		return store.MethodHead, nil
 	}
-	hdr := w.Header()
-	hdr["Location"] = []string{res.SignedURL}
-	remaining := res.expiresAt.Sub(h.now())
-	if remaining < minCacheable {
-		hdr["Cache-Control"] = []string{"no-store"}
-	} else {
-		hdr["Cache-Control"] = []string{"private, max-age=" + strconv.FormatInt(int64(remaining/2/time.Second), 10)}
+	return "", newErr(http.StatusBadRequest, "invalid_parameter", "method must be GET or HEAD")
+}
+
+// parseDownload reads a download value, in either form (the batch form's
+// JSON true, false, 1 and 0 arrive as their text).
+func parseDownload(v string) (bool, *apiError) {
+	switch v {
+	case "1", "true", "yes":
+		return true, nil
+	case "0", "false", "no", "":
+		return false, nil
 	}
-	hdr["Vary"] = []string{h.vary}
-	w.WriteHeader(http.StatusFound)
-	return http.StatusFound
+	return false, newErr(http.StatusBadRequest, "invalid_parameter", "download must be 1 or 0 (true or false)")
 }
 
 // query is what a request's query string says, read as url.ParseQuery
@@ -382,7 +441,10 @@ type result struct {
 	expiresAt time.Time
 }
 
-// sign checks one URL's syntax and policy and signs it.
+func newResult(raw, method string, s store.Signed) *result {
+	return &result{URL: raw, SignedURL: s.URL, Method: method, ExpiresAt: s.ExpiresAt.UTC().Format(time.RFC3339), expiresAt: s.ExpiresAt}
+}
+
 // SignURL signs one storage URL with the config's credentials and scope but
 // no caller check: the operator's `storagegate presign`.
 func (h *Handler) SignURL(ctx context.Context, raw string, expires time.Duration, download bool, method string) (Result, error) {
@@ -407,89 +469,135 @@ type Result struct {
 	ExpiresAt time.Time
 }
 
-// sign checks one URL's syntax and policy and signs it; id is nil for the
-// operator's own signing.
+// scoped is one URL parsed, checked against match_sets and resolved to the
+// entry that signs it, with its request (bucket, key, method, disposition)
+// ready for a signing time and a lifetime.
+type scoped struct {
+	url    storageurl.URL
+	target credentials.Target
+	req    store.SignRequest
+	// last is the URL last signed for it with a signing window, when it is
+	// a cached plan's: a repeated request needs no signed-URL cache lookup.
+	last *atomic.Pointer[windowed]
+}
+
+// windowed is a URL signed from a signing window's start.
+type windowed struct {
+	signedAt int64 // UnixNano
+	lifetime time.Duration
+	signed   store.Signed
+}
+
+// sign scopes one URL and signs it (the batch form and SignURL).
 func (h *Handler) sign(ctx context.Context, snap *storagesettings.Snapshot, id *clearmlauth.Identity, raw string, p params, rec *logRecord) (*result, *apiError) {
+	sc, apiErr := h.scope(snap, id, raw, p, rec)
+	if apiErr != nil {
+		return nil, apiErr
+	}
+	signed, apiErr := h.signScoped(ctx, &sc, p.expires, h.now())
+	if apiErr != nil {
+		return nil, apiErr
+	}
+	if rec != nil {
+		rec.expires = signed.ExpiresAt
+	}
+	return newResult(raw, sc.req.Method, signed), nil
+}
+
+// scope checks one URL's syntax, then the caller's policy (id; nil when the
+// caller was checked for the whole request, or for the operator's own
+// signing), then match_sets, and resolves its credential entry.
+func (h *Handler) scope(snap *storagesettings.Snapshot, id *clearmlauth.Identity, raw string, p params, rec *logRecord) (scoped, *apiError) {
 	if len(raw) > MaxURLParam {
-		return nil, newErr(http.StatusBadRequest, "invalid_url", "the url parameter is longer than 4 KiB")
+		return scoped{}, newErr(http.StatusBadRequest, "invalid_url", "the url parameter is longer than 4 KiB")
 	}
 	u, err := snap.URLOptions().Parse(raw)
 	if err != nil {
-		return nil, newErr(http.StatusBadRequest, "invalid_url", err.Error())
+		return scoped{}, newErr(http.StatusBadRequest, "invalid_url", err.Error())
 	}
 	if u.Key == "" {
-		return nil, newErr(http.StatusBadRequest, "invalid_url", "the url names a bucket but no object: give "+string(u.Provider)+"://bucket/path/to/file")
+		return scoped{}, newErr(http.StatusBadRequest, "invalid_url", "the url names a bucket but no object: give "+string(u.Provider)+"://bucket/path/to/file")
 	}
 	if rec != nil {
 		rec.bucket, rec.key = u.Bucket, u.Key
 	}
 	if id != nil {
 		if err := h.authorize(snap, *id); err != nil {
-			return nil, authError(err)
+			return scoped{}, authError(err)
 		}
 	}
 	if !h.rules.Empty() && !h.rules.Match(u.String(), p.field, p.objType) {
-		return nil, newErr(http.StatusForbidden, "no_matching_rule", "no presign match_sets rule matches this url")
+		return scoped{}, newErr(http.StatusForbidden, "no_matching_rule", "no presign match_sets rule matches this url")
 	}
 	target, err := snap.Resolver.Resolve(u, !h.rules.Empty())
 	if err != nil {
-		return nil, newErr(http.StatusForbidden, "not_configured", "no storage credentials are configured for "+scopeOf(u))
+		return scoped{}, newErr(http.StatusForbidden, "not_configured", "no storage credentials are configured for "+scopeOf(u))
 	}
-
-	now := h.now()
 	req := store.SignRequest{Bucket: u.Bucket, Key: u.Key, Method: p.method}
 	if p.download || h.cfg.Disposition == "attachment" {
 		req.Disposition = contentDisposition(u.BaseName())
 	}
+	return scoped{url: u, target: target, req: req}, nil
+}
+
+// signScoped signs a scoped request at now: for exactly expires when given,
+// else from the signing window's start (one URL per object per window, from
+// the signed-URL cache when it has it).
+func (h *Handler) signScoped(ctx context.Context, sc *scoped, expires time.Duration, now time.Time) (store.Signed, *apiError) {
+	req := sc.req
 	var minRemaining time.Duration
 	window := h.cfg.SigningWindow()
-	if p.expires > 0 || window <= 0 {
+	if expires > 0 || window <= 0 {
 		// An explicit expires= is honoured exactly, without windows.
-		req.Lifetime = min(p.expires, h.cfg.MaxExpires.D())
-		if p.expires == 0 {
+		req.Lifetime = min(expires, h.cfg.MaxExpires.D())
+		if expires == 0 {
 			req.Lifetime = h.cfg.Expires.D()
 		}
 		req.SignedAt = now.Truncate(time.Second)
 	} else {
-		start := now.Truncate(window)
-		req.SignedAt = start
+		req.SignedAt = now.Truncate(window)
 		req.Lifetime = h.cfg.Expires.D() + window
 		minRemaining = h.cfg.Expires.D()
 	}
-	var signed store.Signed
-	key := cacheKey{store: target.Store, bucket: req.Bucket, key: req.Key, method: req.Method, disposition: req.Disposition, signedAt: req.SignedAt.UnixNano(), lifetime: req.Lifetime}
+	key := cacheKey{store: sc.target.Store, bucket: req.Bucket, key: req.Key, method: req.Method, disposition: req.Disposition, signedAt: req.SignedAt.UnixNano(), lifetime: req.Lifetime}
 	if minRemaining > 0 {
-		if s, ok := h.signCache.get(key); ok && !now.After(s.ExpiresAt.Add(-minRemaining)) {
-			signed = s
-		}
-	}
-	if signed.URL == "" {
-		signed, err = target.Store.Sign(ctx, req)
-		if err == nil && minRemaining > 0 {
-			if !now.After(signed.ExpiresAt.Add(-minRemaining)) {
-				h.signCache.put(key, signed)
-			} else {
-				// The credentials live shorter than the window's URL
-				// (a session token, a delegation key near its end): a URL
-				// signed at the window's start would have less than
-				// expires left, or none. Sign from now instead, for what
-				// the credentials have left.
-				req.SignedAt, req.Lifetime = now.Truncate(time.Second), minRemaining
-				signed, err = target.Store.Sign(ctx, req)
+		if sc.last != nil {
+			if w := sc.last.Load(); w != nil && w.signedAt == key.signedAt && w.lifetime == key.lifetime && !now.After(w.signed.ExpiresAt.Add(-minRemaining)) {
+				return w.signed, nil
 			}
 		}
-		if err == nil && !signed.ExpiresAt.After(now) {
-			err = errors.New("the signed URL would already have expired (credentials at the end of their life)")
-		}
-		if err != nil {
-			h.log.LogAttrs(ctx, slog.LevelError, "signing failed", slog.String("entry", target.Entry), slog.String("error", err.Error()))
-			return nil, newErr(http.StatusInternalServerError, "internal", "signing failed: the storage credentials for "+scopeOf(u)+" are unavailable")
+		if s, ok := h.signCache.get(key); ok && !now.After(s.ExpiresAt.Add(-minRemaining)) {
+			if sc.last != nil {
+				sc.last.Store(&windowed{key.signedAt, key.lifetime, s})
+			}
+			return s, nil
 		}
 	}
-	if rec != nil {
-		rec.expires = signed.ExpiresAt
+	signed, err := sc.target.Store.Sign(ctx, req)
+	if err == nil && minRemaining > 0 {
+		if !now.After(signed.ExpiresAt.Add(-minRemaining)) {
+			h.signCache.put(key, signed)
+			if sc.last != nil {
+				sc.last.Store(&windowed{key.signedAt, key.lifetime, signed})
+			}
+		} else {
+			// The credentials live shorter than the window's URL
+			// (a session token, a delegation key near its end): a URL
+			// signed at the window's start would have less than
+			// expires left, or none. Sign from now instead, for what
+			// the credentials have left.
+			req.SignedAt, req.Lifetime = now.Truncate(time.Second), minRemaining
+			signed, err = sc.target.Store.Sign(ctx, req)
+		}
 	}
-	return &result{URL: raw, SignedURL: signed.URL, Method: req.Method, ExpiresAt: signed.ExpiresAt.UTC().Format(time.RFC3339), expiresAt: signed.ExpiresAt}, nil
+	if err == nil && !signed.ExpiresAt.After(now) {
+		err = errors.New("the signed URL would already have expired (credentials at the end of their life)")
+	}
+	if err != nil {
+		h.log.LogAttrs(ctx, slog.LevelError, "signing failed", slog.String("entry", sc.target.Entry), slog.String("error", err.Error()))
+		return store.Signed{}, newErr(http.StatusInternalServerError, "internal", "signing failed: the storage credentials for "+scopeOf(sc.url)+" are unavailable")
+	}
+	return signed, nil
 }
 
 // authorize applies allowed_roles and allowed_companies; settings from
@@ -631,7 +739,8 @@ func requestID(r *http.Request) string {
 	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= 64 && isToken(id) {
 		return id
 	}
-	return idPrefix + strconv.FormatUint(idCounter.Add(1), 36)
+	var b [32]byte // one allocation: the prefix and counter built in place
+	return string(strconv.AppendUint(append(b[:0], idPrefix...), idCounter.Add(1), 36))
 }
 
 // Request ids are a random per-process prefix and a counter: unique enough to

@@ -647,3 +647,46 @@ func TestUpstreamCauseLogged(t *testing.T) {
 		t.Fatalf("logs:\n%s", logs)
 	}
 }
+
+// TestRepeatedQueryIsCheckedForEachCaller: a query answered once is
+// answered again from its cached plan, yet each caller's own policy, the
+// method and the audit line are as for a first request.
+func TestRepeatedQueryIsCheckedForEachCaller(t *testing.T) {
+	e := newEnv(t, "", func(m map[string]any) {
+		m["clearml"].(map[string]any)["allowed_roles"] = []any{"user", "admin"}
+		m["clearml"].(map[string]any)["allowed_companies"] = []any{"c1"}
+	})
+	e.s3.put(t, bucket, "cached/plan.png", []byte("png"))
+	target := presignPath(e.s3url("cached/plan.png"))
+	first := e.do(req{target: target, token: "alice"})
+	again := e.do(req{target: target, token: "alice"})
+	if first.Code != http.StatusFound || again.Code != http.StatusFound || first.Header().Get("Location") != again.Header().Get("Location") {
+		t.Fatalf("alice twice: %d %d, same URL %v", first.Code, again.Code, first.Header().Get("Location") == again.Header().Get("Location"))
+	}
+	for _, c := range []struct{ token, code string }{{"guest", "role_not_allowed"}, {"bob", "company_not_allowed"}} {
+		w := e.do(req{target: target, token: c.token})
+		if w.Code != http.StatusForbidden {
+			t.Fatalf("%s after alice: %d, want 403 %s", c.token, w.Code, c.code)
+		}
+		if code, _ := errorBody(t, w); code != c.code {
+			t.Errorf("%s after alice: %s, want %s", c.token, code, c.code)
+		}
+	}
+	// HEAD of the same query is signed for HEAD, not served GET's URL.
+	head := e.do(req{method: http.MethodHead, target: target, token: "alice"})
+	if status, _, _ := fetch(t, http.MethodHead, head.Header().Get("Location")); head.Code != http.StatusFound || status != http.StatusOK {
+		t.Fatalf("HEAD: %d, the signed URL answered HEAD with %d", head.Code, status)
+	}
+	if head.Header().Get("Location") == first.Header().Get("Location") {
+		t.Error("HEAD got GET's signed URL")
+	}
+	lines := strings.Split(strings.TrimSpace(e.logs.String()), "\n")
+	for _, l := range lines {
+		if !strings.Contains(l, `"bucket":"artifacts","key":"cached/plan.png"`) {
+			t.Errorf("audit line without the object: %s", l)
+		}
+	}
+	if len(lines) != 5 {
+		t.Errorf("%d audit lines for 5 requests", len(lines))
+	}
+}
