@@ -150,6 +150,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, log *sl
 	if code := parseFlags(fs, args, stderr, true); code >= 0 {
 		return code
 	}
+	// The server's log lines, audit lines included, are batched; anything
+	// else written to stderr first flushes them, so the order holds.
+	lines := newLineBuffer(stderr)
+	defer lines.Flush()
+	stderr = flushFirst{lines, stderr}
+	log = app.NewLogger(lines)
 	if *addr == "" {
 		*addr = "127.0.0.1:8080"
 		if p := os.Getenv("PORT"); p != "" {
@@ -178,7 +184,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, log *sl
 		fmt.Fprintf(stderr, "storagegate: %v\n", err)
 		return 2
 	}
-	opts := app.Options{Logger: log, LogWriter: stderr, Settings: settings}
+	opts := app.Options{Logger: log, LogWriter: lines, Settings: settings}
 	h, err := app.NewPresign(cfg, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "storagegate: %v\n", err)
@@ -228,7 +234,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, log *sl
 	srv := newServer(handler, log, cleanupDeadline)
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	drained := make(chan struct{})
 	go func() {
+		defer close(drained)
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -238,7 +246,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, log *sl
 		fmt.Fprintf(stderr, "storagegate: %v\n", err)
 		return 1
 	}
+	<-drained // the requests in flight are answered (and logged)
 	return 0
+}
+
+// flushFirst writes to w after flushing lines: serve's own messages to
+// stderr come after the log lines before them.
+type flushFirst struct {
+	lines *lineBuffer
+	w     io.Writer
+}
+
+func (f flushFirst) Write(p []byte) (int, error) {
+	_ = f.lines.Flush()
+	return f.w.Write(p)
 }
 
 func presignCmd(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) int {
