@@ -73,7 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	log := app.NewLogger(stderr)
 	switch args[0] {
 	case "serve":
-		return serve(ctx, args[1:], stdout, stderr, log)
+		return serve(ctx, args[1:], stdout, stderr) // with a logger of its own
 	case "presign":
 		return presignCmd(ctx, args[1:], stdout, stderr, log)
 	case "check-config":
@@ -142,7 +142,7 @@ func loadConfig(ctx context.Context, stderr io.Writer, log *slog.Logger) (*confi
 	return cfg, true
 }
 
-func serve(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) int {
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("serve", stderr)
 	addr := fs.String("addr", "", "listen address (default 127.0.0.1:8080, or :$PORT when PORT is set)")
 	demoMode := fs.Bool("demo", false, "serve an embedded demo store and identity (no cloud account needed)")
@@ -155,7 +155,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, log *sl
 	lines := newLineBuffer(stderr)
 	defer lines.Flush()
 	stderr = flushFirst{lines, stderr}
-	log = app.NewLogger(lines)
+	log := app.NewLogger(lines)
 	if *addr == "" {
 		*addr = "127.0.0.1:8080"
 		if p := os.Getenv("PORT"); p != "" {
