@@ -150,3 +150,36 @@ func TestDemoUncleanPath(t *testing.T) {
 		t.Errorf("POST /auth.login without credentials: %d", resp.StatusCode)
 	}
 }
+
+// TestServeWritesItsLinesOnShutdown: the batched log lines of the requests
+// served reach stderr by the time serve returns.
+func TestServeWritesItsLinesOnShutdown(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int)
+	var stdout, stderr bytes.Buffer
+	go func() { done <- run(ctx, []string{"serve", "--addr", addr, "--demo"}, &stdout, &stderr) }()
+	served := 0
+	for deadline := time.Now().Add(20 * time.Second); served < 3; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("serve did not start")
+		}
+		if resp, err := http.Get("http://" + addr + "/nowhere"); err == nil {
+			resp.Body.Close()
+			served++
+		}
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("serve exited %d: %s", code, stderr.String())
+	}
+	if n := strings.Count(stderr.String(), `"path":"/nowhere","status":404`); n != 3 {
+		t.Fatalf("%d of 3 audit lines on stderr after shutdown:\n%s", n, stderr.String())
+	}
+}
