@@ -5,6 +5,15 @@
 // page. Every entrypoint (SQS, Pub/Sub, Azure queue, POST /cleanup, the CLI)
 // calls Deleter.Process or Deleter.Run and turns the Summary into its
 // platform's answer.
+//
+// A message runs in stages, a file each: message.go parses it; pipeline.go
+// holds the Deleter, its options and the run's deadline; plan.go checks each
+// entry's guards and scope and groups objects by store and bucket;
+// objects.go inspects named objects (created, dry runs); prefix.go sweeps a
+// prefix's listings; batch.go sends batches of deletes on the workers;
+// retry.go decides, once, what is retried, what fails and what is done, and
+// waits between attempts; report.go counts and reports; summary.go is the
+// result; requestid.go the id that ties its log lines together.
 package cleanup
 
 import (

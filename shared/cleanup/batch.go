@@ -1,0 +1,125 @@
+package cleanup
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+
+	"github.com/storagegate/storagegate/shared/storageurl"
+	"github.com/storagegate/storagegate/shared/store"
+)
+
+// acquire takes a work slot; release gives it back.
+func (r *run) acquire() { r.work <- struct{}{} }
+
+func (r *run) release() { <-r.work }
+
+// batchJob is one DeleteObjects call's worth of keys.
+type batchJob struct {
+	t    target
+	base storageurl.URL
+	keys []string
+	// urls are the URLs as sent, for reports; nil builds them from base
+	// (objects listed under a prefix).
+	urls []string
+	// done and failed, when set, follow the batch for its prefix.
+	done   *sync.WaitGroup
+	failed *atomic.Int64
+}
+
+// spawnDelete runs one batch on a work slot, waiting for a free one: this
+// back-pressure is what keeps a listing from running ahead of the deletes.
+func (r *run) spawnDelete(j batchJob) {
+	r.acquire()
+	r.wg.Add(1)
+	if j.done != nil {
+		j.done.Add(1)
+	}
+	go func() {
+		defer func() {
+			r.release()
+			if j.done != nil {
+				j.done.Done()
+			}
+			r.wg.Done()
+		}()
+		r.deleteBatch(j)
+	}()
+}
+
+// deleteBatch deletes a batch, retrying only the keys that failed
+// transiently.
+func (r *run) deleteBatch(j batchJob) {
+	t := j.t
+	urlOf := func(i int) string {
+		if j.urls != nil {
+			return j.urls[i]
+		}
+		u := j.base
+		u.Key = j.keys[i]
+		return u.String()
+	}
+	fail := func(i int, err error) {
+		if j.failed != nil {
+			j.failed.Add(1)
+		}
+		r.failErr(t.provider, urlOf(i), err)
+	}
+	pending := make([]int, len(j.keys)) // indexes into j.keys
+	for i := range pending {
+		pending[i] = i
+	}
+	for attempt := 1; ; attempt++ {
+		batch := make([]string, len(pending))
+		for n, i := range pending {
+			batch[n] = j.keys[i]
+		}
+		var errs []error
+		if err := r.ctx.Err(); err != nil {
+			errs = repeat(&store.Error{Code: store.Transient, Err: err}, len(batch))
+		} else {
+			errs = t.del.DeleteObjects(r.ctx, j.base.Bucket, batch)
+		}
+		var c Counts
+		var retry []int
+		var lastErr error
+		for n, i := range pending {
+			var err error
+			if n < len(errs) {
+				err = errs[n]
+			} else {
+				err = errors.New("the store returned no result for this key")
+			}
+			switch {
+			case err == nil:
+				c.Deleted++
+			case store.Code(err) == store.NotFound:
+				c.AlreadyAbsent++
+			case store.Permanent(err):
+				fail(i, err)
+			default:
+				retry, lastErr = append(retry, i), err
+			}
+		}
+		r.count(t.provider, c)
+		if len(retry) == 0 {
+			return
+		}
+		if !r.wait(attempt) {
+			err := r.gaveUp(lastErr, attempt)
+			for _, i := range retry {
+				fail(i, err)
+			}
+			return
+		}
+		pending = retry
+	}
+}
+
+func repeat(err error, n int) []error {
+	errs := make([]error, n)
+	for i := range errs {
+		errs[i] = err
+	}
+	return errs
+}
