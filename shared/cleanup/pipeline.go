@@ -29,7 +29,7 @@ type Settings interface {
 	Current(ctx context.Context) (*storagesettings.Snapshot, error)
 }
 
-// Options assemble a Deleter.
+// Options assemble a Pipeline.
 type Options struct {
 	Config config.Cleanup
 	// Settings, or a fixed Resolver.
@@ -40,9 +40,9 @@ type Options struct {
 	Backoff Backoff
 }
 
-// Deleter runs deletion messages. It is safe for concurrent use; each
+// Pipeline runs deletion messages. It is safe for concurrent use; each
 // message gets cleanup.concurrency workers of its own.
-type Deleter struct {
+type Pipeline struct {
 	cfg      config.Cleanup
 	settings Settings
 	res      Resolver // fixed settings, when Settings is nil
@@ -54,7 +54,7 @@ type Deleter struct {
 }
 
 // New checks the options and compiles cleanup.match_sets.
-func New(o Options) (*Deleter, error) {
+func New(o Options) (*Pipeline, error) {
 	if o.Resolver == nil && o.Settings == nil {
 		return nil, errors.New("cleanup: Settings or a Resolver are required")
 	}
@@ -62,34 +62,34 @@ func New(o Options) (*Deleter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: cleanup.%w", err)
 	}
-	d := &Deleter{
+	p := &Pipeline{
 		cfg: o.Config, settings: o.Settings, res: o.Resolver, rules: rules, log: o.Logger,
 		backoff: o.Backoff, minDepth: max(o.Config.PrefixDepth(), 1), workers: max(o.Config.Concurrency, 1),
 	}
-	if d.log == nil {
-		d.log = slog.Default()
+	if p.log == nil {
+		p.log = slog.Default()
 	}
-	if d.backoff.Initial <= 0 {
-		d.backoff.Initial = DefaultBackoff.Initial
+	if p.backoff.Initial <= 0 {
+		p.backoff.Initial = DefaultBackoff.Initial
 	}
-	if d.backoff.Max <= 0 {
-		d.backoff.Max = DefaultBackoff.Max
+	if p.backoff.Max <= 0 {
+		p.backoff.Max = DefaultBackoff.Max
 	}
-	if d.backoff.Attempts <= 0 {
-		d.backoff.Attempts = DefaultBackoff.Attempts
+	if p.backoff.Attempts <= 0 {
+		p.backoff.Attempts = DefaultBackoff.Attempts
 	}
-	if d.cfg.Deadline.D() <= 0 {
-		d.cfg.Deadline = config.NewDuration(4 * time.Minute)
+	if p.cfg.Deadline.D() <= 0 {
+		p.cfg.Deadline = config.NewDuration(4 * time.Minute)
 	}
-	return d, nil
+	return p, nil
 }
 
 // ParseMessage decodes and checks a message like the package's
 // ParseMessage (an *InvalidError, or the message with an *ItemError), also
 // accepting Azure URLs on the configured endpoints. It is the producers'
 // check; Process itself runs a message whose entries are partly bad.
-func (d *Deleter) ParseMessage(data []byte) (Message, error) {
-	_, opts, err := d.current(context.Background())
+func (p *Pipeline) ParseMessage(data []byte) (Message, error) {
+	_, opts, err := p.current(context.Background())
 	if err != nil {
 		return Message{}, err
 	}
@@ -98,11 +98,11 @@ func (d *Deleter) ParseMessage(data []byte) (Message, error) {
 
 // current is the resolver and URL options a message runs with, from one
 // snapshot of the settings.
-func (d *Deleter) current(ctx context.Context) (Resolver, storageurl.Options, error) {
-	if d.settings == nil {
-		return d.res, d.res.URLOptions(), nil
+func (p *Pipeline) current(ctx context.Context) (Resolver, storageurl.Options, error) {
+	if p.settings == nil {
+		return p.res, p.res.URLOptions(), nil
 	}
-	snap, err := d.settings.Current(ctx)
+	snap, err := p.settings.Current(ctx)
 	if err != nil {
 		return nil, storageurl.Options{}, err
 	}
@@ -113,35 +113,35 @@ func (d *Deleter) current(ctx context.Context) (Resolver, storageurl.Options, er
 // body, run it, log and return the Summary. A message that is unusable as a
 // whole (an *InvalidError) is StatusInvalid and reaches no store; entries
 // that can never be done fail one by one while the rest run.
-func (d *Deleter) Process(ctx context.Context, body []byte) Summary {
+func (p *Pipeline) Process(ctx context.Context, body []byte) Summary {
 	m, err := decodeMessage(body)
 	if err != nil {
 		s := Summary{RequestID: requestID(ctx), Status: StatusInvalid, Error: err.Error()}
-		s.log(ctx, d.log)
+		s.log(ctx, p.log)
 		return s
 	}
-	return d.Run(ctx, m)
+	return p.Run(ctx, m)
 }
 
 // Run deletes what m names, within the deadline: ctx's own (the platform's
 // remaining time, less a reserve for reporting) or cleanup.deadline. It
 // returns once every item is done or has failed, and logs the summary line
 // and one line per failure.
-func (d *Deleter) Run(ctx context.Context, m Message) Summary {
+func (p *Pipeline) Run(ctx context.Context, m Message) Summary {
 	start := time.Now()
 	s := Summary{
 		RequestID: requestID(ctx), Company: m.Company, User: m.User, Task: m.Task,
-		DryRun: d.cfg.DryRun || m.DryRun, URLs: len(m.URLs), Prefixes: len(m.Prefixes),
+		DryRun: p.cfg.DryRun || m.DryRun, URLs: len(m.URLs), Prefixes: len(m.Prefixes),
 		Providers: map[string]*Counts{},
 	}
-	res, opts, err := d.current(ctx)
+	res, opts, err := p.current(ctx)
 	if err != nil {
 		// No settings yet (ClearML unreachable since the cold start): the
 		// whole message fails as transient, so the platform redelivers it.
-		d.unavailable(&s, m, err)
+		p.unavailable(&s, m, err)
 		s.Duration = time.Since(start)
 		s.DurationMS = s.Duration.Milliseconds()
-		s.log(ctx, d.log)
+		s.log(ctx, p.log)
 		return s
 	}
 	items, err := m.check(opts)
@@ -149,15 +149,15 @@ func (d *Deleter) Run(ctx context.Context, m Message) Summary {
 		s.Status, s.Error, s.Providers = StatusInvalid, err.Error(), nil
 		s.Duration = time.Since(start)
 		s.DurationMS = s.Duration.Milliseconds()
-		s.log(ctx, d.log)
+		s.log(ctx, p.log)
 		return s
 	}
-	ctx, cancel := d.withDeadline(ctx)
+	ctx, cancel := p.withDeadline(ctx)
 	defer cancel()
 	r := &run{
-		d: d, res: res, ctx: ctx, sum: &s, dry: s.DryRun,
-		work:  make(chan struct{}, d.workers),
-		lists: make(chan struct{}, d.workers),
+		p: p, res: res, ctx: ctx, sum: &s, dry: s.DryRun,
+		work:  make(chan struct{}, p.workers),
+		lists: make(chan struct{}, p.workers),
 	}
 	if m.Created != nil {
 		r.created = *m.Created
@@ -174,18 +174,18 @@ func (d *Deleter) Run(ctx context.Context, m Message) Summary {
 		s.Status = StatusOK
 	}
 	if r.logged > maxLoggedFailures {
-		d.log.LogAttrs(ctx, slog.LevelError, "cleanup: further failures not logged one by one",
+		p.log.LogAttrs(ctx, slog.LevelError, "cleanup: further failures not logged one by one",
 			slog.String("request_id", s.RequestID), slog.Int("not_logged", r.logged-maxLoggedFailures))
 	}
 	s.Duration = time.Since(start)
 	s.DurationMS = s.Duration.Milliseconds()
-	s.log(ctx, d.log)
+	s.log(ctx, p.log)
 	return s
 }
 
 // unavailable fails every entry of m as transient: the settings to run it
 // with could not be had.
-func (d *Deleter) unavailable(s *Summary, m Message, err error) {
+func (p *Pipeline) unavailable(s *Summary, m Message, err error) {
 	s.Status = StatusTransient
 	reason := err.Error()
 	for _, u := range append(append([]string(nil), m.URLs...), m.Prefixes...) {
@@ -202,24 +202,24 @@ func (d *Deleter) unavailable(s *Summary, m Message, err error) {
 		// checked; for now it waits like the rest.
 		s.TransientFailures = 1
 	}
-	d.log.LogAttrs(context.Background(), slog.LevelError, "cleanup: no storage settings",
+	p.log.LogAttrs(context.Background(), slog.LevelError, "cleanup: no storage settings",
 		slog.String("request_id", s.RequestID), slog.String("error", reason))
 }
 
 // withDeadline bounds a run. A platform deadline keeps a reserve (a tenth of
 // the time left, at most 5 s) so that the answer is written before the
 // platform ends the invocation; without one, cleanup.deadline applies.
-func (d *Deleter) withDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
+func (p *Pipeline) withDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
 	if dl, ok := ctx.Deadline(); ok {
 		reserve := min(time.Until(dl)/10, 5*time.Second)
 		return context.WithDeadline(ctx, dl.Add(-max(reserve, 0)))
 	}
-	return context.WithTimeout(ctx, d.cfg.Deadline.D())
+	return context.WithTimeout(ctx, p.cfg.Deadline.D())
 }
 
 // run is one message in progress.
 type run struct {
-	d       *Deleter
+	p       *Pipeline
 	res     Resolver
 	ctx     context.Context
 	dry     bool

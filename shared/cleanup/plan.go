@@ -113,15 +113,15 @@ func underAny(u storageurl.URL, prefixes map[string]bool) bool {
 func (r *run) resolve(it item) (target, *Failure) {
 	u := it.u
 	if it.prefix {
-		if depth := u.PrefixDepth(); depth < r.d.minDepth {
+		if depth := u.PrefixDepth(); depth < r.p.minDepth {
 			return target{}, &Failure{URL: it.raw, Code: codeRefused, Reason: fmt.Sprintf(
-				"the prefix is %d folder(s) below the bucket; cleanup.min_prefix_depth is %d", depth, r.d.minDepth)}
+				"the prefix is %d folder(s) below the bucket; cleanup.min_prefix_depth is %d", depth, r.p.minDepth)}
 		}
 	}
-	if !r.d.rules.Empty() && !r.d.rules.Match(u.String(), "", "") {
+	if !r.p.rules.Empty() && !r.p.rules.Match(u.String(), "", "") {
 		return target{}, &Failure{URL: it.raw, Code: "no_matching_rule", Reason: "no cleanup.match_sets rule matches this URL"}
 	}
-	t, err := r.res.Resolve(u, !r.d.rules.Empty())
+	t, err := r.res.Resolve(u, !r.p.rules.Empty())
 	if err != nil {
 		return target{}, &Failure{URL: it.raw, Code: "not_configured", Reason: "no storage credentials are configured for " + scope(u)}
 	}

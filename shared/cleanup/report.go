@@ -59,7 +59,7 @@ func (r *run) fail(provider string, f Failure) {
 	if f.Transient {
 		level = slog.LevelWarn
 	}
-	r.d.log.LogAttrs(r.ctx, level, "cleanup failure",
+	r.p.log.LogAttrs(r.ctx, level, "cleanup failure",
 		slog.String("request_id", r.sum.RequestID),
 		slog.String("url", f.URL),
 		slog.String("code", f.Code),

@@ -48,7 +48,7 @@ func (r *run) retry(op func(ctx context.Context) error) error {
 // wait sleeps before the next attempt, with exponential backoff and jitter;
 // false means stop: attempts used up, or the deadline would pass first.
 func (r *run) wait(attempt int) bool {
-	b := r.d.backoff
+	b := r.p.backoff
 	if attempt >= b.Attempts {
 		return false
 	}
@@ -77,7 +77,7 @@ func (r *run) gaveUp(err error, attempts int) error {
 		return err
 	}
 	why := fmt.Sprintf("gave up after %d attempts", attempts)
-	if attempts < r.d.backoff.Attempts {
+	if attempts < r.p.backoff.Attempts {
 		why = fmt.Sprintf("gave up at the deadline, after %d attempt(s)", attempts)
 	}
 	// Wrap the cause, not its *store.Error: that would print the code twice
