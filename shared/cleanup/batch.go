@@ -1,12 +1,12 @@
 package cleanup
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"sync/atomic"
 
 	"github.com/storagegate/storagegate/shared/storageurl"
-	"github.com/storagegate/storagegate/shared/store"
 )
 
 // acquire takes a work slot; release gives it back.
@@ -69,19 +69,22 @@ func (r *run) deleteBatch(j batchJob) {
 	for i := range pending {
 		pending[i] = i
 	}
-	for attempt := 1; ; attempt++ {
+	// Each attempt sends the keys still pending; decide sorts every key's
+	// result, and only the retryable ones are sent again.
+	err := r.retry(func(context.Context) error {
 		batch := make([]string, len(pending))
 		for n, i := range pending {
 			batch[n] = j.keys[i]
 		}
 		var errs []error
-		if err := r.ctx.Err(); err != nil {
-			errs = repeat(&store.Error{Code: store.Transient, Err: err}, len(batch))
-		} else {
-			errs = t.del.DeleteObjects(r.ctx, j.base.Bucket, batch)
+		if err := r.call(func(ctx context.Context) error {
+			errs = t.del.DeleteObjects(ctx, j.base.Bucket, batch)
+			return nil
+		}); err != nil {
+			errs = repeat(err, len(batch))
 		}
 		var c Counts
-		var retry []int
+		var again []int
 		var lastErr error
 		for n, i := range pending {
 			var err error
@@ -90,29 +93,24 @@ func (r *run) deleteBatch(j batchJob) {
 			} else {
 				err = errors.New("the store returned no result for this key")
 			}
-			switch {
-			case err == nil:
+			switch decide(err) {
+			case succeeded:
 				c.Deleted++
-			case store.Code(err) == store.NotFound:
+			case alreadyGone:
 				c.AlreadyAbsent++
-			case store.Permanent(err):
+			case permanent:
 				fail(i, err)
-			default:
-				retry, lastErr = append(retry, i), err
+			case retryable:
+				again, lastErr = append(again, i), err
 			}
 		}
 		r.count(t.provider, c)
-		if len(retry) == 0 {
-			return
-		}
-		if !r.wait(attempt) {
-			err := r.gaveUp(lastErr, attempt)
-			for _, i := range retry {
-				fail(i, err)
-			}
-			return
-		}
-		pending = retry
+		pending = again
+		return lastErr // nil once no key is left to retry
+	})
+	// What is still pending gave up: attempts used up, or no time left.
+	for _, i := range pending {
+		fail(i, err)
 	}
 }
 

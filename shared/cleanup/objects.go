@@ -43,15 +43,17 @@ func (r *run) inspect(g *group) []item {
 		go func() {
 			defer func() { r.release(); wg.Done() }()
 			var info store.ObjectInfo
-			err := r.retry(func(ctx context.Context) error {
-				var err error
-				info, err = g.del.Stat(ctx, g.base.Bucket, it.u.Key)
-				return err
+			err := r.retry(func(context.Context) error {
+				return r.call(func(ctx context.Context) error {
+					var err error
+					info, err = g.del.Stat(ctx, g.base.Bucket, it.u.Key)
+					return err
+				})
 			})
-			switch {
-			case store.Code(err) == store.NotFound:
+			switch o := decide(err); {
+			case o == alreadyGone:
 				r.count(g.provider, Counts{AlreadyAbsent: 1})
-			case err != nil:
+			case o != succeeded:
 				r.failErr(g.provider, it.raw, err)
 			case r.newer(info.Modified):
 				r.count(g.provider, Counts{Kept: 1})

@@ -38,6 +38,9 @@ type Options struct {
 	Logger   *slog.Logger
 	// Backoff: zero fields take DefaultBackoff's.
 	Backoff Backoff
+
+	// clock: zero is the real one (SetClock in tests).
+	clock clock
 }
 
 // Pipeline runs deletion messages. It is safe for concurrent use; each
@@ -49,6 +52,7 @@ type Pipeline struct {
 	rules    matchset.Sets
 	log      *slog.Logger
 	backoff  Backoff
+	clock    clock
 	minDepth int
 	workers  int
 }
@@ -64,10 +68,13 @@ func New(o Options) (*Pipeline, error) {
 	}
 	p := &Pipeline{
 		cfg: o.Config, settings: o.Settings, res: o.Resolver, rules: rules, log: o.Logger,
-		backoff: o.Backoff, minDepth: max(o.Config.PrefixDepth(), 1), workers: max(o.Config.Concurrency, 1),
+		backoff: o.Backoff, clock: o.clock, minDepth: max(o.Config.PrefixDepth(), 1), workers: max(o.Config.Concurrency, 1),
 	}
 	if p.log == nil {
 		p.log = slog.Default()
+	}
+	if p.clock.now == nil || p.clock.sleep == nil {
+		p.clock = realClock
 	}
 	if p.backoff.Initial <= 0 {
 		p.backoff.Initial = DefaultBackoff.Initial
@@ -128,7 +135,7 @@ func (p *Pipeline) Process(ctx context.Context, body []byte) Summary {
 // returns once every item is done or has failed, and logs the summary line
 // and one line per failure.
 func (p *Pipeline) Run(ctx context.Context, m Message) Summary {
-	start := time.Now()
+	start := p.clock.now()
 	s := Summary{
 		RequestID: requestID(ctx), Company: m.Company, User: m.User, Task: m.Task,
 		DryRun: p.cfg.DryRun || m.DryRun, URLs: len(m.URLs), Prefixes: len(m.Prefixes),
@@ -139,7 +146,7 @@ func (p *Pipeline) Run(ctx context.Context, m Message) Summary {
 		// No settings yet (ClearML unreachable since the cold start): the
 		// whole message fails as transient, so the platform redelivers it.
 		p.unavailable(&s, m, err)
-		s.Duration = time.Since(start)
+		s.Duration = p.clock.now().Sub(start)
 		s.DurationMS = s.Duration.Milliseconds()
 		s.log(ctx, p.log)
 		return s
@@ -147,7 +154,7 @@ func (p *Pipeline) Run(ctx context.Context, m Message) Summary {
 	items, err := m.check(opts)
 	if err != nil {
 		s.Status, s.Error, s.Providers = StatusInvalid, err.Error(), nil
-		s.Duration = time.Since(start)
+		s.Duration = p.clock.now().Sub(start)
 		s.DurationMS = s.Duration.Milliseconds()
 		s.log(ctx, p.log)
 		return s
@@ -177,7 +184,7 @@ func (p *Pipeline) Run(ctx context.Context, m Message) Summary {
 		p.log.LogAttrs(ctx, slog.LevelError, "cleanup: further failures not logged one by one",
 			slog.String("request_id", s.RequestID), slog.Int("not_logged", r.logged-maxLoggedFailures))
 	}
-	s.Duration = time.Since(start)
+	s.Duration = p.clock.now().Sub(start)
 	s.DurationMS = s.Duration.Milliseconds()
 	s.log(ctx, p.log)
 	return s
@@ -211,10 +218,10 @@ func (p *Pipeline) unavailable(s *Summary, m Message, err error) {
 // platform ends the invocation; without one, cleanup.deadline applies.
 func (p *Pipeline) withDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
 	if dl, ok := ctx.Deadline(); ok {
-		reserve := min(time.Until(dl)/10, 5*time.Second)
+		reserve := min(dl.Sub(p.clock.now())/10, 5*time.Second)
 		return context.WithDeadline(ctx, dl.Add(-max(reserve, 0)))
 	}
-	return context.WithTimeout(ctx, p.cfg.Deadline.D())
+	return context.WithDeadline(ctx, p.clock.now().Add(p.cfg.Deadline.D()))
 }
 
 // run is one message in progress.

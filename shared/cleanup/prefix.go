@@ -1,6 +1,7 @@
 package cleanup
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -56,9 +57,9 @@ func (r *run) listPrefix(it item, t target, first, confirm bool, batches *sync.W
 	limit := max(t.del.BatchLimit(), 1)
 	var last string
 	found, handed := false, 0
-	for attempt := 1; ; attempt++ {
+	err := r.retry(func(ctx context.Context) error {
 		resumeAfter := last
-		err := t.del.List(r.ctx, u.Bucket, u.Key, func(page []store.ObjectInfo) error {
+		return t.del.List(ctx, u.Bucket, u.Key, func(page []store.ObjectInfo) error {
 			batch := make([]string, 0, min(limit, len(page)))
 			var c Counts
 			for _, o := range page {
@@ -94,15 +95,14 @@ func (r *run) listPrefix(it item, t target, first, confirm bool, batches *sync.W
 			r.count(t.provider, c)
 			return r.ctx.Err()
 		})
-		if err == nil || store.Code(err) == store.NotFound {
-			if first && !found {
-				r.count(t.provider, Counts{AlreadyAbsent: 1})
-			}
-			return handed, true
-		}
-		if store.Permanent(err) || !r.wait(attempt) {
-			r.failErr(t.provider, it.raw, r.gaveUp(err, attempt))
-			return handed, false
-		}
+	})
+	if o := decide(err); o == permanent || o == retryable {
+		r.failErr(t.provider, it.raw, err)
+		return handed, false
 	}
+	// Done: listed to the end, or not found, which is an empty listing.
+	if first && !found {
+		r.count(t.provider, Counts{AlreadyAbsent: 1})
+	}
+	return handed, true
 }

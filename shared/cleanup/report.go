@@ -28,7 +28,7 @@ func (r *run) count(provider string, c Counts) {
 func (r *run) failErr(provider, url string, err error) {
 	code := store.Code(err)
 	// The code is a field of its own: the reason does not repeat it.
-	f := Failure{URL: url, Code: code.String(), Reason: store.Reason(err), Transient: !store.Permanent(err)}
+	f := Failure{URL: url, Code: code.String(), Reason: store.Reason(err), Transient: decide(err) != permanent}
 	if f.Transient {
 		f.Code = store.Transient.String()
 	}
