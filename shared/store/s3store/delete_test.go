@@ -321,8 +321,9 @@ func TestErrorMapping(t *testing.T) {
 				`</DeleteResult>`)
 		})
 		keys := []string{"a/ok", "a/denied", "a/slow", "a/internal", "a/gone", "a/odd"}
-		// NoSuchKey: already gone, which is what a delete wants.
-		want := []store.ErrorCode{-1, store.PermissionDenied, store.Transient, store.Transient, -1, store.Unknown}
+		// NoSuchKey: already gone, passed on as NotFound, which the core
+		// counts as done.
+		want := []store.ErrorCode{-1, store.PermissionDenied, store.Transient, store.Transient, store.NotFound, store.Unknown}
 		errs := st.DeleteObjects(ctx, "b", keys)
 		for i, err := range errs {
 			switch {
