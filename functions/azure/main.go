@@ -38,11 +38,11 @@ const queueBinding = "message"
 const timerBinding = "timer"
 
 func main() {
-	presign, deleter, sweeper := app.AllOrExit(nil)
+	presign, pipeline, sweeper := app.AllOrExit(nil)
 	mux := http.NewServeMux()
 	mux.Handle("POST /Presign", azurefunc.HTTPTrigger(presign))
 	mux.Handle("POST /Cleanup", azurefunc.QueueTrigger(queueBinding, func(ctx context.Context, m azurefunc.QueueMessage) error {
-		s := deleter.Process(cleanup.WithRequestID(ctx, m.ID), m.Body)
+		s := pipeline.Process(cleanup.WithRequestID(ctx, m.ID), m.Body)
 		return s.Err()
 	}))
 	mux.Handle("POST /Sweep", azurefunc.TimerTrigger(timerBinding, func(ctx context.Context, _ azurefunc.TimerInfo) error {

@@ -31,7 +31,7 @@ type PubsubMessage struct {
 	OrderingKey string            `json:"orderingKey,omitempty"`
 }
 
-// init registers the CloudEvent function Cleanup. The deleter is built at
+// init registers the CloudEvent function Cleanup. The pipeline is built at
 // instance start-up when this instance serves Cleanup (FUNCTION_TARGET), so
 // an invalid config fails the instance rather than every message, and an
 // instance serving Presign does not build it.
@@ -43,7 +43,7 @@ func init() {
 	functions.CloudEvent("Cleanup", cleanupHandler(p))
 }
 
-// processor is the part of *cleanup.Deleter this function uses.
+// processor is the part of *cleanup.Pipeline this function uses.
 type processor interface {
 	Process(ctx context.Context, body []byte) cleanup.Summary
 }

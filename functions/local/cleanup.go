@@ -31,7 +31,7 @@ func deleteCmd(ctx context.Context, args []string, stdout, stderr io.Writer, log
 	}
 	m := cleanup.NewMessage(fs.Args())
 	m.DryRun = *dryRun
-	return runDeleter(ctx, "delete", stdout, stderr, log, func(ctx context.Context, d *cleanup.Deleter) cleanup.Summary {
+	return runPipeline(ctx, "delete", stdout, stderr, log, func(ctx context.Context, d *cleanup.Pipeline) cleanup.Summary {
 		return d.Run(ctx, m)
 	})
 }
@@ -58,15 +58,15 @@ func cleanupCmd(ctx context.Context, args []string, stdout, stderr io.Writer, lo
 		fmt.Fprintf(stderr, "storagegate cleanup: reading the event: %v\n", err)
 		return 2
 	}
-	return runDeleter(ctx, "cleanup", stdout, stderr, log, func(ctx context.Context, d *cleanup.Deleter) cleanup.Summary {
+	return runPipeline(ctx, "cleanup", stdout, stderr, log, func(ctx context.Context, d *cleanup.Pipeline) cleanup.Summary {
 		return d.Process(ctx, body)
 	})
 }
 
-// runDeleter builds the deleter from the config, runs one job until it ends
+// runPipeline builds the cleanup pipeline from the config, runs one job until it ends
 // or the operator interrupts it, and reports it.
-func runDeleter(ctx context.Context, cmd string, stdout, stderr io.Writer, log *slog.Logger, job func(context.Context, *cleanup.Deleter) cleanup.Summary) int {
-	d, ok := newDeleter(ctx, stderr, log)
+func runPipeline(ctx context.Context, cmd string, stdout, stderr io.Writer, log *slog.Logger, job func(context.Context, *cleanup.Pipeline) cleanup.Summary) int {
+	d, ok := newPipeline(ctx, stderr, log)
 	if !ok {
 		return 2
 	}
@@ -92,7 +92,7 @@ func leanMemory() {
 	}
 }
 
-func newDeleter(ctx context.Context, stderr io.Writer, log *slog.Logger) (*cleanup.Deleter, bool) {
+func newPipeline(ctx context.Context, stderr io.Writer, log *slog.Logger) (*cleanup.Pipeline, bool) {
 	cfg, ok := loadConfig(ctx, stderr, log)
 	if !ok {
 		return nil, false

@@ -18,7 +18,7 @@ import (
 // sweepCmd runs the retention sweeper once, on the same core path as the
 // scheduled functions: the files go to the cleanup queue named by
 // STORAGEGATE_SQS_QUEUE_URL, STORAGEGATE_PUBSUB_TOPIC or
-// STORAGEGATE_AZURE_QUEUE, or, with none, through the cleanup deleter in
+// STORAGEGATE_AZURE_QUEUE, or, with none, through the cleanup pipeline in
 // this process. A table on stdout, the JSON summary line on stderr.
 func sweepCmd(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) int {
 	fs := newFlags("sweep", stderr)

@@ -7,10 +7,10 @@ import (
 	"github.com/storagegate/storagegate/shared/config"
 )
 
-// NewCleanup builds the deleter for cfg: every platform's cleanup function
+// NewCleanup builds the cleanup pipeline for cfg: every platform's cleanup function
 // (SQS, Pub/Sub, Azure queue, POST /cleanup, the CLI) runs its Process or
 // Run.
-func NewCleanup(cfg *config.Config, o Options) (*cleanup.Deleter, error) {
+func NewCleanup(cfg *config.Config, o Options) (*cleanup.Pipeline, error) {
 	if o.Logger == nil {
 		o.Logger = NewLogger(nil)
 	}

@@ -34,7 +34,7 @@ func PresignOrExit(fetch config.SecretFetcher) http.Handler {
 // Azure custom handler: presign, the cleanup queue trigger and the sweep
 // timer): one config and one set of storage settings, so the stores are
 // built once per process.
-func AllOrExit(fetch config.SecretFetcher) (http.Handler, *cleanup.Deleter, *sweep.Sweeper) {
+func AllOrExit(fetch config.SecretFetcher) (http.Handler, *cleanup.Pipeline, *sweep.Sweeper) {
 	log := NewLogger(os.Stderr)
 	ctx := context.Background()
 	cfg, err := LoadConfig(ctx, log, fetch)

@@ -17,7 +17,7 @@ import (
 // entrypoint: the files go to the cleanup queue that dest names (the
 // STORAGEGATE_SQS_QUEUE_URL, STORAGEGATE_PUBSUB_TOPIC or
 // STORAGEGATE_AZURE_QUEUE of `storagegate enqueue`), or, with none, through
-// the cleanup deleter in process. A sweeper that is off (no
+// the cleanup pipeline in process. A sweeper that is off (no
 // sweep.older_than) opens nothing.
 func NewSweep(ctx context.Context, cfg *config.Config, dest enqueue.Destination, dryRun bool, o Options) (*sweep.Sweeper, error) {
 	if o.Logger == nil {
@@ -32,7 +32,7 @@ func NewSweep(ctx context.Context, cfg *config.Config, dest enqueue.Destination,
 		return sweep.New(so)
 	}
 	// The same storage settings as presign and cleanup (from the document or from ClearML): the
-	// in-process deleter resolves with them, and file URLs parse as the cleanup function will.
+	// in-process pipeline resolves with them, and file URLs parse as the cleanup function will.
 	settings, err := NewSettings(ctx, cfg, o)
 	if err != nil {
 		return nil, err
@@ -63,7 +63,7 @@ func NewSweep(ctx context.Context, cfg *config.Config, dest enqueue.Destination,
 		}
 		so.Sink = &sweep.Queue{Publisher: pub, Check: d.ParseMessage}
 	default:
-		so.Sink = &sweep.InProcess{Deleter: d}
+		so.Sink = &sweep.InProcess{Pipeline: d}
 	}
 	return sweep.New(so)
 }

@@ -13,7 +13,7 @@ import (
 )
 
 // genStore lists n generated objects under any prefix, page by page, and
-// deletes by counting: the deleter's own memory is all that grows.
+// deletes by counting: the pipeline's own memory is all that grows.
 type genStore struct {
 	*memStore
 	n       int
@@ -48,7 +48,7 @@ func (g *genStore) DeleteObjects(ctx context.Context, bucket string, keys []stri
 func BenchmarkRunPrefix100k(b *testing.B) {
 	for b.Loop() {
 		g := &genStore{memStore: newMemStore(), n: 100000}
-		d := newDeleter(b, testConfig, g)
+		d := newPipeline(b, testConfig, g)
 		runtime.GC()
 		var base runtime.MemStats
 		runtime.ReadMemStats(&base)

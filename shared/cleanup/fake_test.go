@@ -203,10 +203,10 @@ const testConfig = `{
   "cleanup": {"concurrency": 4}
 }`
 
-// fixture is a Deleter over a memStore serving every configured entry.
+// fixture is a Pipeline over a memStore serving every configured entry.
 type fixture struct {
 	mem  *memStore
-	d    *cleanup.Deleter
+	d    *cleanup.Pipeline
 	logs *bytes.Buffer
 }
 
@@ -220,12 +220,12 @@ func newFixture(t testing.TB, cfgJSON string, edit func(*config.Cleanup), opts .
 			edit(&o.Config)
 		}
 	}}, opts...)
-	return &fixture{mem: mem, d: newDeleter(t, cfgJSON, mem, opts...), logs: logs}
+	return &fixture{mem: mem, d: newPipeline(t, cfgJSON, mem, opts...), logs: logs}
 }
 
-// newDeleter builds a Deleter whose every configured S3 entry is served by
+// newPipeline builds a Pipeline whose every configured S3 entry is served by
 // st, with fast retries.
-func newDeleter(t testing.TB, cfgJSON string, st store.Signer, opts ...func(*cleanup.Options)) *cleanup.Deleter {
+func newPipeline(t testing.TB, cfgJSON string, st store.Signer, opts ...func(*cleanup.Options)) *cleanup.Pipeline {
 	t.Helper()
 	cfg, _, err := config.Parse([]byte(cfgJSON))
 	if err != nil {

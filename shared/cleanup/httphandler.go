@@ -24,15 +24,15 @@ var ErrNoToken = errors.New("config: cleanup.token: is required for POST /cleanu
 // HTTPHandler serves POST /cleanup for `storagegate serve --enable-cleanup`:
 // the queue path behind a bearer secret.
 type HTTPHandler struct {
-	d         *Deleter
+	d         *Pipeline
 	tokenHash [32]byte
 }
 
 // NewHTTPHandler serves d behind token (cleanup.token); an empty token is
 // ErrNoToken.
-func NewHTTPHandler(d *Deleter, token string) (*HTTPHandler, error) {
+func NewHTTPHandler(d *Pipeline, token string) (*HTTPHandler, error) {
 	if d == nil {
-		return nil, errors.New("cleanup: a Deleter is required")
+		return nil, errors.New("cleanup: a Pipeline is required")
 	}
 	if token == "" {
 		return nil, ErrNoToken

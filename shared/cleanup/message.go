@@ -3,8 +3,17 @@
 // queue carries, checks every URL against the same scope rules as presign,
 // and deletes objects and prefixes in batches, streaming listings page by
 // page. Every entrypoint (SQS, Pub/Sub, Azure queue, POST /cleanup, the CLI)
-// calls Deleter.Process or Deleter.Run and turns the Summary into its
+// calls Pipeline.Process or Pipeline.Run and turns the Summary into its
 // platform's answer.
+//
+// A message runs in stages, a file each: message.go parses it; pipeline.go
+// holds the Pipeline, its options and the run's deadline; plan.go checks each
+// entry's guards and scope and groups objects by store and bucket;
+// objects.go inspects named objects (created, dry runs); prefix.go sweeps a
+// prefix's listings; batch.go sends batches of deletes on the workers;
+// retry.go decides, once, what is retried, what fails and what is done, and
+// waits between attempts; report.go counts and reports; summary.go is the
+// result; requestid.go the id that ties its log lines together.
 package cleanup
 
 import (
@@ -106,7 +115,7 @@ func (e *ItemError) Error() string {
 // ParseMessage decodes and checks a deletion message with the default URL
 // syntax (Azure URLs on *.blob.core.windows.net only), for producers that
 // want to refuse anything the cleanup function would not do. Entrypoints
-// use Deleter.ParseMessage, which also knows the configured Azure
+// use Pipeline.ParseMessage, which also knows the configured Azure
 // endpoints. Unknown fields are ignored. A message that can never be
 // processed is an *InvalidError; a valid message with entries that can
 // never be done is returned together with an *ItemError naming the first.

@@ -70,11 +70,11 @@ func (c *requests) total() int {
 	return n
 }
 
-// s3Env is an S3 server and a Deleter whose config names it.
+// s3Env is an S3 server and a Pipeline whose config names it.
 type s3Env struct {
 	hostPort string
 	reqs     *requests
-	d        *cleanup.Deleter
+	d        *cleanup.Pipeline
 	logs     *bytes.Buffer
 	// sweepDeletes is how many more DeleteObjects calls the closing
 	// listing may need: gofakes3 skips keys at page boundaries.

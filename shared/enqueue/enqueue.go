@@ -136,7 +136,7 @@ type Publisher interface {
 // Options tune Enqueue.
 type Options struct {
 	// Check validates each part before anything is published; nil is
-	// cleanup.ParseMessage. (*cleanup.Deleter).ParseMessage also knows the
+	// cleanup.ParseMessage. (*cleanup.Pipeline).ParseMessage also knows the
 	// configured Azure endpoints.
 	Check func(body []byte) (cleanup.Message, error)
 }

@@ -69,7 +69,9 @@ type Deleter interface {
 	// DeleteObjects deletes up to BatchLimit keys of bucket and returns one
 	// error per key, in order: nil when deleted; an *Error with Code
 	// NotFound when the key was already absent (done too), where the
-	// provider can tell (S3's DeleteObjects cannot, and answers nil).
+	// provider says so (S3's DeleteObjects mostly cannot, and answers nil).
+	// A driver passes every per-key error on, classified: what counts as
+	// done is the core's to decide.
 	DeleteObjects(ctx context.Context, bucket string, keys []string) []error
 	// List calls fn with each page of the objects whose keys start with
 	// prefix, in the provider's order, one page in memory at a time; an

@@ -24,7 +24,7 @@ type Sink interface {
 // queue's message size and the 10,000-item cap (enqueue.Enqueue).
 type Queue struct {
 	Publisher enqueue.Publisher
-	// Check is the cleanup function's own parse (Deleter.ParseMessage);
+	// Check is the cleanup function's own parse (Pipeline.ParseMessage);
 	// nil is cleanup.ParseMessage.
 	Check func([]byte) (cleanup.Message, error)
 }
@@ -36,11 +36,11 @@ func (q *Queue) Send(ctx context.Context, m cleanup.Message) (int, error) {
 
 func (q *Queue) String() string { return q.Publisher.String() }
 
-// InProcess deletes through the cleanup deleter itself, for an install
+// InProcess deletes through the cleanup pipeline itself, for an install
 // with no queue: the same code as the cleanup function, the same guards
 // and scope, and a task whose files are not all gone stays for the next run.
 type InProcess struct {
-	Deleter *cleanup.Deleter
+	Pipeline *cleanup.Pipeline
 }
 
 func (d *InProcess) Send(ctx context.Context, m cleanup.Message) (int, error) {
@@ -49,7 +49,7 @@ func (d *InProcess) Send(ctx context.Context, m cleanup.Message) (int, error) {
 		return 0, err
 	}
 	for _, p := range parts {
-		s := d.Deleter.Run(ctx, p)
+		s := d.Pipeline.Run(ctx, p)
 		if s.DryRun {
 			// Nothing was deleted: the task must stay.
 			return 0, fmt.Errorf("cleanup.dry_run is on: the files would stay, so the task stays too")

@@ -9,7 +9,7 @@
 //
 //  1. list every file the task owns (read only);
 //  2. hand the files to the sink: deletion messages on the cleanup queue,
-//     or the cleanup deleter in process; nothing more happens to a task
+//     or the cleanup pipeline in process; nothing more happens to a task
 //     whose files are not certain to go;
 //  3. delete the task (delete_external_artifacts false, so that the server
 //     does not delete the same files beside us; return_file_urls true);

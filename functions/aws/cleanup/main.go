@@ -3,7 +3,7 @@
 // the Makefile).
 //
 // Each record's body is one deletion message, run through the core's queue
-// path (cleanup.Deleter.Process) under the Lambda deadline. The answer lists
+// path (cleanup.Pipeline.Process) under the Lambda deadline. The answer lists
 // only the records that failed, so SQS deletes the others and makes only
 // those visible again; after the queue's maxReceiveCount the redrive policy
 // moves a message that keeps failing to the dead-letter queue.
@@ -22,7 +22,7 @@ import (
 	"github.com/storagegate/storagegate/shared/config/awssecret"
 )
 
-// processor is the part of *cleanup.Deleter this adapter uses.
+// processor is the part of *cleanup.Pipeline this adapter uses.
 type processor interface {
 	Process(ctx context.Context, body []byte) cleanup.Summary
 }

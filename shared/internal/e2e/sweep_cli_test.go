@@ -6,7 +6,7 @@ import (
 )
 
 // TestSweepCLIInProcess: with no queue configured, `storagegate sweep`
-// deletes the files through the cleanup deleter itself. --dry-run lists
+// deletes the files through the cleanup pipeline itself. --dry-run lists
 // the two old archived tasks and changes nothing; a run whose tasks.delete
 // fails leaves the tasks in place with their files already deleted (exit
 // 1); the next run deletes the tasks; the recent, unarchived and published

@@ -56,6 +56,8 @@ func TestDeleterConformanceAzurite(t *testing.T) {
 		Exists:        az.exists,
 		PageSize:      500,
 		ReportsAbsent: true,
+		Denied: mustNew(t, config.AzureContainer{AccountName: az.AccountName, Endpoint: az.BlobEndpoint,
+			AccountKey: base64.StdEncoding.EncodeToString([]byte("not the account key of this Azurite"))}),
 	})
 }
 

@@ -22,10 +22,10 @@ import (
 	"github.com/storagegate/storagegate/shared/store"
 )
 
-// The SDK's own retries absorb a single dropped connection or 503 within one
-// call; shared/cleanup retries longer, with its own backoff, up to the
-// platform's deadline. Three quick attempts here keep the two layers from
-// multiplying into minutes.
+// The SDK's own retries serve the calls outside the deletion pipeline
+// (check-config --probe's HeadBucket): three quick attempts absorb a single
+// dropped connection or 503. The deletion calls turn them off (oneAttempt in
+// delete.go): shared/cleanup is their one retry policy.
 const (
 	sdkAttempts    = 3
 	sdkBaseBackoff = 100 * time.Millisecond

@@ -6,8 +6,6 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/rclone/gofakes3"
 	"github.com/rclone/gofakes3/s3mem"
 
@@ -69,30 +67,5 @@ func TestConformanceGofakes3(t *testing.T) {
 			}
 		},
 		SignatureParam: "X-Amz-Signature",
-	})
-}
-
-// TestDeleterConformance runs the Deleter suite against MinIO. S3's
-// DeleteObjects cannot tell an absent key from a deleted one.
-func TestDeleterConformance(t *testing.T) {
-	m := testserver.StartMinIO(t)
-	const bucket = "deleter"
-	m.MakeBucket(t, bucket)
-	s, err := s3store.New(s3store.Params{Host: m.HostPort, Key: m.AccessKey, Secret: m.SecretKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := m.S3Client(t)
-	storetest.RunDeleter(t, storetest.DeleterFixture{
-		Deleter:       s,
-		Bucket:        bucket,
-		MissingBucket: "no-such-bucket",
-		Put:           func(t testing.TB, key string, body []byte) { m.Put(t, bucket, key, body) },
-		Exists: func(t testing.TB, key string) bool {
-			_, err := client.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-			return err == nil
-		},
-		PageSize:             1000,
-		NoObjectBesideFolder: true,
 	})
 }

@@ -21,12 +21,20 @@ var _ store.Deleter = (*Store)(nil)
 // BatchLimit is S3's DeleteObjects limit.
 func (s *Store) BatchLimit() int { return MaxBatch }
 
+// oneAttempt turns the SDK's own retries off for the deletion calls
+// (DeleteObjects, ListObjectsV2, HeadObject): shared/cleanup retries them,
+// with its one decision, backoff and deadline, and SDK attempts inside each
+// of its attempts would multiply the two. Signing makes no call; the other
+// calls (check-config --probe) keep the client's retries.
+func oneAttempt(o *s3.Options) { o.RetryMaxAttempts = 1 }
+
 // DeleteObjects deletes up to 1,000 keys with one DeleteObjects call and
-// returns one error per key, in order: nil when the key is deleted or was
-// already absent (S3 itself reports a missing key as deleted, and a
-// NoSuchKey, which it sends only for versioned requests, means the same).
-// Quiet mode keeps the answer to the failures. An empty key, which S3 would
-// refuse with the whole batch, fails alone.
+// returns one error per key, in order: nil when the key is deleted. S3
+// itself reports a missing key as deleted (nil too); a NoSuchKey, which it
+// sends for versioned requests and some S3-compatible stores send always, is
+// passed on as NotFound for the core to count as already gone. Quiet mode
+// keeps the answer to the failures. An empty key, which S3 would refuse with
+// the whole batch, fails alone.
 func (s *Store) DeleteObjects(ctx context.Context, bucket string, keys []string) []error {
 	errs := make([]error, len(keys))
 	if len(keys) > MaxBatch {
@@ -50,7 +58,7 @@ func (s *Store) DeleteObjects(ctx context.Context, bucket string, keys []string)
 	out, err := s.client().DeleteObjects(ctx, &s3.DeleteObjectsInput{
 		Bucket: aws.String(bucket),
 		Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(true)},
-	})
+	}, oneAttempt)
 	if err != nil {
 		err = wrap(err)
 		for i, k := range keys {
@@ -63,9 +71,7 @@ func (s *Store) DeleteObjects(ctx context.Context, bucket string, keys []string)
 	failed := make(map[string]error, len(out.Errors))
 	for _, e := range out.Errors {
 		code, msg := aws.ToString(e.Code), aws.ToString(e.Message)
-		if c := codeFor(code); c != store.NotFound {
-			failed[aws.ToString(e.Key)] = &store.Error{Code: c, Err: errors.New(code + ": " + msg)}
-		}
+		failed[aws.ToString(e.Key)] = &store.Error{Code: codeFor(code), Err: errors.New(code + ": " + msg)}
 	}
 	for i, k := range keys {
 		if k != "" {
@@ -84,7 +90,7 @@ func (s *Store) List(ctx context.Context, bucket, prefix string, fn func(page []
 		MaxKeys: aws.Int32(MaxBatch),
 	})
 	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
+		out, err := p.NextPage(ctx, oneAttempt)
 		if err != nil {
 			return wrap(err)
 		}
@@ -104,7 +110,7 @@ func (s *Store) List(ctx context.Context, bucket, prefix string, fn func(page []
 
 // Stat reads one object's size and modification time with HeadObject.
 func (s *Store) Stat(ctx context.Context, bucket, key string) (store.ObjectInfo, error) {
-	out, err := s.client().HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	out, err := s.client().HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}, oneAttempt)
 	if err != nil {
 		return store.ObjectInfo{}, wrap(err)
 	}
