@@ -27,8 +27,8 @@ import (
 	"time"
 
 	"github.com/storagegate/storagegate/shared/app"
-	"github.com/storagegate/storagegate/shared/azurefunc"
 	"github.com/storagegate/storagegate/shared/cleanup"
+	"github.com/storagegate/storagegate/shared/platform/azurefunc"
 )
 
 // queueBinding is the trigger binding's name in Cleanup/function.json.

@@ -13,7 +13,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/storagegate/storagegate/shared/httpbuffer"
+	"github.com/storagegate/storagegate/shared/platform/httpbuffer"
 )
 
 // Handler adapts h to a Lambda handler function.

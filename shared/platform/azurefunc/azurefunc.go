@@ -14,7 +14,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/storagegate/storagegate/shared/httpbuffer"
+	"github.com/storagegate/storagegate/shared/platform/httpbuffer"
 )
 
 // Invocation is what the host posts to /<FunctionName>.
