@@ -1,5 +1,6 @@
 // Command presign is the presign function behind a BUFFERED Lambda function
-// URL. Built as `bootstrap` for provided.al2023 (see the Makefile).
+// URL (awslambda.FunctionURL). Built as `bootstrap` for provided.al2023 (see
+// the Makefile).
 package main
 
 import (
@@ -7,9 +8,9 @@ import (
 
 	"github.com/storagegate/storagegate/shared/app"
 	"github.com/storagegate/storagegate/shared/config/awssecret"
-	"github.com/storagegate/storagegate/shared/lambdahttp"
+	"github.com/storagegate/storagegate/shared/platform/awslambda"
 )
 
 func main() {
-	lambda.Start(lambdahttp.Handler(app.PresignOrExit(awssecret.Fetch)))
+	lambda.Start(awslambda.FunctionURL(app.PresignOrExit(awssecret.Fetch)))
 }

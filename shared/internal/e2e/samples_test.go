@@ -14,7 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/storagegate/storagegate/shared/azurefunc"
+	"github.com/storagegate/storagegate/shared/platform/azurefunc"
 )
 
 // allSamples loads every presign sample in events/, whatever its platform's

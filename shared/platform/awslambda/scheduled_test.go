@@ -1,4 +1,4 @@
-package main
+package awslambda
 
 import (
 	"context"
@@ -12,12 +12,12 @@ import (
 	"github.com/storagegate/storagegate/shared/sweep"
 )
 
-type fake struct {
+type fakeRunner struct {
 	runs   int
 	status string
 }
 
-func (f *fake) Run(context.Context) *sweep.Report {
+func (f *fakeRunner) Run(context.Context) *sweep.Report {
 	f.runs++
 	return &sweep.Report{Status: f.status, Deleted: 2}
 }
@@ -33,16 +33,16 @@ func TestScheduledEventSample(t *testing.T) {
 	if err := json.Unmarshal(b, &ev); err != nil || ev.DetailType != "Scheduled Event" || ev.Source != "aws.events" || len(ev.Resources) != 1 {
 		t.Fatalf("sample: %v %+v", err, ev)
 	}
-	f := &fake{status: sweep.StatusOK}
-	r, err := handler(f)(context.Background(), ev)
+	f := &fakeRunner{status: sweep.StatusOK}
+	r, err := Scheduled(f)(context.Background(), ev)
 	if err != nil || r.Deleted != 2 || f.runs != 1 {
 		t.Fatalf("ok run: %v %+v", err, r)
 	}
 	f.status = sweep.StatusFailed
-	if _, err := handler(f)(context.Background(), ev); err == nil {
+	if _, err := Scheduled(f)(context.Background(), ev); err == nil {
 		t.Fatal("a failed run returned no error")
 	}
-	if _, err := handler(f)(context.Background(), events.EventBridgeEvent{DetailType: "Object Created", Source: "aws.s3"}); err == nil || f.runs != 2 {
+	if _, err := Scheduled(f)(context.Background(), events.EventBridgeEvent{DetailType: "Object Created", Source: "aws.s3"}); err == nil || f.runs != 2 {
 		t.Fatal("another event ran a sweep")
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package awslambda
 
 import (
 	"context"
@@ -17,15 +17,15 @@ import (
 	"github.com/storagegate/storagegate/shared/cleanup"
 )
 
-// fake answers by body: a body containing "fail" fails.
-type fake struct {
+// fakeProcessor answers by body: a body containing "fail" fails.
+type fakeProcessor struct {
 	mu      sync.Mutex
 	ids     []string
 	running atomic.Int32
 	peak    atomic.Int32
 }
 
-func (f *fake) Process(ctx context.Context, body []byte) cleanup.Summary {
+func (f *fakeProcessor) Process(ctx context.Context, body []byte) cleanup.Summary {
 	n := f.running.Add(1)
 	defer f.running.Add(-1)
 	for {
@@ -46,7 +46,7 @@ func (f *fake) Process(ctx context.Context, body []byte) cleanup.Summary {
 	return d
 }
 
-func sample(t *testing.T, name string) events.SQSEvent {
+func sqsSample(t *testing.T, name string) events.SQSEvent {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "..", "..", "events", "aws", "cleanup", name))
 	if err != nil {
@@ -73,14 +73,14 @@ func failures(resp events.SQSEventResponse) []string {
 // TestOnlyFailedRecordsReported: the sample batch with one record made to
 // fail answers that record's id alone; the others are acknowledged.
 func TestOnlyFailedRecordsReported(t *testing.T) {
-	ev := sample(t, "sqs-batch.json")
+	ev := sqsSample(t, "sqs-batch.json")
 	for _, r := range ev.Records {
 		if _, err := cleanup.ParseMessage([]byte(r.Body)); err != nil {
 			t.Fatalf("sample body %s: %v", r.MessageId, err)
 		}
 	}
 	ev.Records[1].Body = strings.Replace(ev.Records[1].Body, `"version":1`, `"version":1,"note":"fail"`, 1)
-	resp, err := handler(&fake{})(context.Background(), ev)
+	resp, err := SQS(&fakeProcessor{})(context.Background(), ev)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestOnlyFailedRecordsReported(t *testing.T) {
 	if !strings.Contains(string(b), `"batchItemFailures":[{"itemIdentifier":"`+ev.Records[1].MessageId+`"}]`) {
 		t.Fatalf("response JSON %s", b)
 	}
-	resp, _ = handler(&fake{})(context.Background(), sample(t, "sqs-batch.json"))
+	resp, _ = SQS(&fakeProcessor{})(context.Background(), sqsSample(t, "sqs-batch.json"))
 	if b, _ := json.Marshal(resp); string(b) != `{"batchItemFailures":[]}` {
 		t.Fatalf("all done: %s", b)
 	}
@@ -101,15 +101,15 @@ func TestOnlyFailedRecordsReported(t *testing.T) {
 // TestRecordsRunSideBySide: a standard queue's records run in parallel,
 // bounded by maxParallel.
 func TestRecordsRunSideBySide(t *testing.T) {
-	base := sample(t, "sqs-batch.json").Records[0]
+	base := sqsSample(t, "sqs-batch.json").Records[0]
 	var ev events.SQSEvent
 	for i := range 25 {
 		r := base
 		r.MessageId = string(rune('a'+i)) + base.MessageId[1:]
 		ev.Records = append(ev.Records, r)
 	}
-	f := &fake{}
-	if _, err := handler(f)(context.Background(), ev); err != nil {
+	f := &fakeProcessor{}
+	if _, err := SQS(f)(context.Background(), ev); err != nil {
 		t.Fatal(err)
 	}
 	if p := f.peak.Load(); p < 2 || p > maxParallel {
@@ -123,7 +123,7 @@ func TestRecordsRunSideBySide(t *testing.T) {
 // TestFIFOStopsAtFirstFailure: on a FIFO queue the first failure and every
 // record after it are returned, unprocessed, so order within the group holds.
 func TestFIFOStopsAtFirstFailure(t *testing.T) {
-	one := sample(t, "sqs-fifo.json").Records[0]
+	one := sqsSample(t, "sqs-fifo.json").Records[0]
 	var ev events.SQSEvent
 	for i, task := range []string{"t1", "fail", "t3"} {
 		r := one
@@ -131,8 +131,8 @@ func TestFIFOStopsAtFirstFailure(t *testing.T) {
 		r.Body = `{"version":1,"task":"` + task + `","urls":["s3://b/p/t/x"]}`
 		ev.Records = append(ev.Records, r)
 	}
-	f := &fake{}
-	resp, _ := handler(f)(context.Background(), ev)
+	f := &fakeProcessor{}
+	resp, _ := SQS(f)(context.Background(), ev)
 	if got := failures(resp); !slices.Equal(got, []string{"fail-1", "t3-2"}) {
 		t.Fatalf("batchItemFailures = %v", got)
 	}

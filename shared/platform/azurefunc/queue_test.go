@@ -16,7 +16,7 @@ import (
 
 func loadInvocation(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "events", "azure", "cleanup", name))
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "events", "azure", "cleanup", name))
 	if err != nil {
 		t.Fatal(err)
 	}

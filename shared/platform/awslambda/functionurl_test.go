@@ -1,4 +1,4 @@
-package lambdahttp
+package awslambda
 
 import (
 	"context"
@@ -43,7 +43,7 @@ func TestRoundTrip(t *testing.T) {
 		w.WriteHeader(http.StatusTeapot)
 		_, _ = w.Write([]byte{0xff, 0x00})
 	})
-	res, err := Handler(h)(context.Background(), ev)
+	res, err := FunctionURL(h)(context.Background(), ev)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestRoundTrip(t *testing.T) {
 	if !res.IsBase64Encoded || res.Body != base64.StdEncoding.EncodeToString([]byte{0xff, 0x00}) {
 		t.Fatalf("binary body %q base64=%v", res.Body, res.IsBase64Encoded)
 	}
-	if _, err := Handler(h)(context.Background(), events.LambdaFunctionURLRequest{Body: "!!", IsBase64Encoded: true}); err == nil {
+	if _, err := FunctionURL(h)(context.Background(), events.LambdaFunctionURLRequest{Body: "!!", IsBase64Encoded: true}); err == nil {
 		t.Fatal("a body that is not base64 was accepted")
 	}
 }
@@ -64,7 +64,7 @@ func TestRoundTrip(t *testing.T) {
 func TestQueryKeepsHash(t *testing.T) {
 	ev := events.LambdaFunctionURLRequest{RawPath: "/presign", RawQueryString: "url=s3://b/a#b.bin"}
 	ev.RequestContext.HTTP.Method = "GET"
-	r, err := Request(context.Background(), ev)
+	r, err := HTTPRequest(context.Background(), ev)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,9 @@
 // (enableForwardingHttpRequest, which storagegate's host.json turns off) or
 // posts an invocation, {"Data": {"req": {...}}, "Metadata": {...}} to
 // /<FunctionName>, and expects {"Outputs": {"res": {...}}, "Logs": [],
-// "ReturnValue": null}. Both forms reach the same http.Handler.
+// "ReturnValue": null}. Both forms reach the same http.Handler. Queue and
+// timer triggers are invocations too (QueueTrigger, TimerTrigger); App routes
+// all three of storagegate's functions, and functions/azure serves it.
 package azurefunc
 
 import (
@@ -14,7 +16,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/storagegate/storagegate/shared/httpbuffer"
+	"github.com/storagegate/storagegate/shared/platform/httpbuffer"
 )
 
 // Invocation is what the host posts to /<FunctionName>.
@@ -31,6 +33,10 @@ type HTTPRequest struct {
 	Headers map[string][]string `json:"Headers"`
 	Params  map[string]string   `json:"Params"`
 	Body    json.RawMessage     `json:"Body"`
+	// Identities are the caller's identities as App Service authentication
+	// saw them; unused (the ClearML check is the authentication), kept so
+	// that a request encodes back as it came.
+	Identities json.RawMessage `json:"Identities,omitempty"`
 }
 
 // HTTPResponse is an HTTP output binding's value ("res").

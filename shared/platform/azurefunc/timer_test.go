@@ -14,7 +14,7 @@ import (
 // TestTimerTriggerSample: the timer invocation in events/azure/sweep
 // reaches the function with its schedule status; an error is a 500.
 func TestTimerTriggerSample(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "..", "events", "azure", "sweep", "timer-invocation.json"))
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "events", "azure", "sweep", "timer-invocation.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

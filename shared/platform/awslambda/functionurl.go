@@ -1,8 +1,4 @@
-// Package lambdahttp serves an http.Handler behind a BUFFERED Lambda function
-// URL: events.LambdaFunctionURLRequest in, events.LambdaFunctionURLResponse
-// out. aws-lambda-go's own lambdaurl package only does RESPONSE_STREAM, whose
-// invoke mode and payload differ, hence this small adapter.
-package lambdahttp
+package awslambda
 
 import (
 	"context"
@@ -13,30 +9,35 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/storagegate/storagegate/shared/httpbuffer"
+	"github.com/storagegate/storagegate/shared/platform/httpbuffer"
 )
 
-// Handler adapts h to a Lambda handler function.
-func Handler(h http.Handler) func(context.Context, events.LambdaFunctionURLRequest) (events.LambdaFunctionURLResponse, error) {
+// FunctionURL adapts h to a Lambda handler behind a BUFFERED function URL:
+// events.LambdaFunctionURLRequest in, events.LambdaFunctionURLResponse out.
+// aws-lambda-go's own lambdaurl package only does RESPONSE_STREAM, whose
+// invoke mode and payload differ, hence this small adapter.
+func FunctionURL(h http.Handler) func(context.Context, events.LambdaFunctionURLRequest) (events.LambdaFunctionURLResponse, error) {
 	return func(ctx context.Context, ev events.LambdaFunctionURLRequest) (events.LambdaFunctionURLResponse, error) {
-		r, err := Request(ctx, ev)
+		r, err := HTTPRequest(ctx, ev)
 		if err != nil {
 			return events.LambdaFunctionURLResponse{}, err
 		}
 		w := httpbuffer.New()
 		h.ServeHTTP(w, r)
-		return response(w), nil
+		return functionURLResponse(w), nil
 	}
 }
 
-// Request builds the http.Request the handler sees. The query is the raw
+// HTTPRequest builds the http.Request the handler sees. The query is the raw
 // query string as the client sent it (never the comma-joined
 // queryStringParameters), and cookies come from the event's Cookies field.
-func Request(ctx context.Context, ev events.LambdaFunctionURLRequest) (*http.Request, error) {
+func HTTPRequest(ctx context.Context, ev events.LambdaFunctionURLRequest) (*http.Request, error) {
 	body := []byte(ev.Body)
 	if ev.IsBase64Encoded {
 		b, err := base64.StdEncoding.DecodeString(ev.Body)
 		if err != nil {
+			// The prefix is the adapter's former package name, kept so that the
+			// error the runtime reports stays word for word the same.
 			return nil, fmt.Errorf("lambdahttp: body is not base64: %w", err)
 		}
 		body = b
@@ -62,9 +63,9 @@ func Request(ctx context.Context, ev events.LambdaFunctionURLRequest) (*http.Req
 	return r, nil
 }
 
-// response is the function URL's answer: Set-Cookie values go in Cookies,
+// functionURLResponse is the function URL's answer: Set-Cookie values go in Cookies,
 // every other header is one comma-joined value.
-func response(w *httpbuffer.ResponseWriter) events.LambdaFunctionURLResponse {
+func functionURLResponse(w *httpbuffer.ResponseWriter) events.LambdaFunctionURLResponse {
 	res := events.LambdaFunctionURLResponse{StatusCode: w.Status(), Headers: make(map[string]string, len(w.Header()))}
 	for k, v := range w.Header() {
 		if k == "Set-Cookie" {
