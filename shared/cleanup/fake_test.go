@@ -178,7 +178,7 @@ func (m *memStore) calls() int64 { return m.deletes.Load() + m.lists.Load() + m.
 // fake or an instrumented client.
 type swapResolver struct {
 	*credentials.Resolver
-	stores map[string]store.Signer
+	stores map[string]store.Store
 }
 
 func (r swapResolver) Resolve(u storageurl.URL, withDefaults bool) (credentials.Target, error) {
@@ -225,7 +225,7 @@ func newFixture(t testing.TB, cfgJSON string, edit func(*config.Cleanup), opts .
 
 // newPipeline builds a Pipeline whose every configured S3 entry is served by
 // st, with fast retries.
-func newPipeline(t testing.TB, cfgJSON string, st store.Signer, opts ...func(*cleanup.Options)) *cleanup.Pipeline {
+func newPipeline(t testing.TB, cfgJSON string, st store.Store, opts ...func(*cleanup.Options)) *cleanup.Pipeline {
 	t.Helper()
 	cfg, _, err := config.Parse([]byte(cfgJSON))
 	if err != nil {
@@ -235,7 +235,7 @@ func newPipeline(t testing.TB, cfgJSON string, st store.Signer, opts ...func(*cl
 	if err != nil {
 		t.Fatal(err)
 	}
-	stores := map[string]store.Signer{"storage.aws": st}
+	stores := map[string]store.Store{"storage.aws": st}
 	for i := range cfg.Storage.AWS.Buckets {
 		stores[fmt.Sprintf("storage.aws.buckets[%d]", i)] = st
 	}

@@ -9,16 +9,16 @@ import (
 	"time"
 
 	"github.com/storagegate/storagegate/shared/config"
-	"github.com/storagegate/storagegate/shared/credentials"
-	"github.com/storagegate/storagegate/shared/matchset"
+	"github.com/storagegate/storagegate/shared/scope"
 	"github.com/storagegate/storagegate/shared/storagesettings"
 	"github.com/storagegate/storagegate/shared/storageurl"
 	"github.com/storagegate/storagegate/shared/store"
 )
 
-// Resolver finds the configured store for a URL (*credentials.Resolver).
+// Resolver finds the configured store for a URL (*credentials.Resolver),
+// and says how to parse URLs.
 type Resolver interface {
-	Resolve(u storageurl.URL, withDefaults bool) (credentials.Target, error)
+	scope.Resolver
 	URLOptions() storageurl.Options
 }
 
@@ -49,7 +49,7 @@ type Pipeline struct {
 	cfg      config.Cleanup
 	settings Settings
 	res      Resolver // fixed settings, when Settings is nil
-	rules    matchset.Sets
+	rules    scope.Rules
 	log      *slog.Logger
 	backoff  Backoff
 	clock    clock
@@ -62,7 +62,7 @@ func New(o Options) (*Pipeline, error) {
 	if o.Resolver == nil && o.Settings == nil {
 		return nil, errors.New("cleanup: Settings or a Resolver are required")
 	}
-	rules, err := matchset.Compile(o.Config.MatchSets)
+	rules, err := scope.Compile("cleanup", o.Config.MatchSets)
 	if err != nil {
 		return nil, fmt.Errorf("config: cleanup.%w", err)
 	}

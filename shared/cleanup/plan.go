@@ -106,10 +106,9 @@ func underAny(u storageurl.URL, prefixes map[string]bool) bool {
 	return false
 }
 
-// resolve applies the guards: prefix depth, match_sets, the credentials
-// config (docs/configuration.md#scope: with no match_sets an entry must name
-// the bucket; with them, the rules are the scope and defaults may supply
-// keys; the guards: docs/cleanup.md#guards).
+// resolve applies the guards (docs/cleanup.md#guards), then the scope:
+// cleanup.match_sets and the credentials config
+// (docs/configuration.md#scope).
 func (r *run) resolve(it item) (target, *Failure) {
 	u := it.u
 	if it.prefix {
@@ -118,26 +117,9 @@ func (r *run) resolve(it item) (target, *Failure) {
 				"the prefix is %d folder(s) below the bucket; cleanup.min_prefix_depth is %d", depth, r.p.minDepth)}
 		}
 	}
-	if !r.p.rules.Empty() && !r.p.rules.Match(u.String(), "", "") {
-		return target{}, &Failure{URL: it.raw, Code: "no_matching_rule", Reason: "no cleanup.match_sets rule matches this URL"}
+	obj, serr := r.p.rules.Resolve(r.res, u, "", "")
+	if serr != nil {
+		return target{}, &Failure{URL: it.raw, Code: serr.Code, Reason: serr.Reason}
 	}
-	t, err := r.res.Resolve(u, !r.p.rules.Empty())
-	if err != nil {
-		return target{}, &Failure{URL: it.raw, Code: "not_configured", Reason: "no storage credentials are configured for " + scope(u)}
-	}
-	del, ok := t.Store.(store.Deleter)
-	if !ok {
-		return target{}, &Failure{URL: it.raw, Code: "not_supported", Reason: "the store of " + t.Entry + " cannot delete"}
-	}
-	return target{del: del, entry: t.Entry, provider: string(u.Provider)}, nil
-}
-
-func scope(u storageurl.URL) string {
-	switch {
-	case u.Provider == storageurl.S3 && u.Host != "":
-		return "s3://" + u.Host + "/" + u.Bucket
-	case u.Provider == storageurl.Azure:
-		return "azure://" + u.Host + "/" + u.Bucket
-	}
-	return string(u.Provider) + "://" + u.Bucket
+	return target{del: obj.Deleter(), entry: obj.Entry, provider: string(u.Provider)}, nil
 }

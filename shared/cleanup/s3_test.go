@@ -109,7 +109,7 @@ func newS3Env(t *testing.T, hostPort, key, secret string, edit func(*config.Clea
 		t.Fatal(err)
 	}
 	e := &s3Env{hostPort: hostPort, reqs: &requests{ops: map[string]int{}}, logs: &bytes.Buffer{}}
-	stores := map[string]store.Signer{}
+	stores := map[string]store.Store{}
 	for i, bk := range cfg.Storage.AWS.Buckets {
 		st, err := s3store.New(s3store.Params{Host: bk.Host, Secure: false, Key: bk.Key, Secret: bk.Secret,
 			HTTPClient: &http.Client{Transport: e.reqs}})

@@ -69,7 +69,7 @@ type Failure struct {
 	URL string `json:"url"`
 	// Code is what kind of failure: transient, permission_denied,
 	// invalid_argument, invalid_url, not_configured, no_matching_rule,
-	// refused, not_supported.
+	// refused.
 	Code      string `json:"code"`
 	Reason    string `json:"reason"`
 	Transient bool   `json:"transient"`

@@ -23,7 +23,7 @@ var ErrNotConfigured = errors.New("not configured")
 
 // Target is the store and entry that serve one URL.
 type Target struct {
-	Store store.Signer
+	Store store.Store
 	// Entry names the config entry, e.g. "storage.aws.buckets[1]", for logs.
 	Entry string
 }
@@ -31,8 +31,8 @@ type Target struct {
 // Builders make a provider's store from a resolved entry. A nil builder
 // means the provider is not available in this build.
 type Builders struct {
-	GCS   func(config.Google, *config.GSBucket) (store.Signer, error)
-	Azure func(config.AzureContainer) (store.Signer, error)
+	GCS   func(config.Google, *config.GSBucket) (store.Store, error)
+	Azure func(config.AzureContainer) (store.Store, error)
 }
 
 type entry struct {
@@ -47,7 +47,7 @@ type Entry struct {
 	Name     string
 	Provider storageurl.Provider
 	Bucket   string // empty for defaults and host-wide entries
-	Store    store.Signer
+	Store    store.Store
 }
 
 // Entries lists every entry, defaults first, then the bucket entries in

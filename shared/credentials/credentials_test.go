@@ -12,8 +12,11 @@ import (
 	"github.com/storagegate/storagegate/shared/store"
 )
 
-// fakeSigner stands for a GCS or Azure store.
-type fakeSigner struct{ name string }
+// fakeSigner stands for a GCS or Azure store; it never deletes.
+type fakeSigner struct {
+	store.Deleter
+	name string
+}
 
 func (f *fakeSigner) Sign(context.Context, store.SignRequest) (store.Signed, error) {
 	return store.Signed{URL: "https://fake/" + f.name}, nil
@@ -21,18 +24,18 @@ func (f *fakeSigner) Sign(context.Context, store.SignRequest) (store.Signed, err
 
 func fakeBuilders(calls *[]string) Builders {
 	return Builders{
-		GCS: func(g config.Google, b *config.GSBucket) (store.Signer, error) {
+		GCS: func(g config.Google, b *config.GSBucket) (store.Store, error) {
 			name := "gcs default " + g.Project
 			if b != nil {
 				name = "gcs " + b.Bucket + "/" + b.Subdir
 			}
 			*calls = append(*calls, name)
-			return &fakeSigner{name}, nil
+			return &fakeSigner{name: name}, nil
 		},
-		Azure: func(c config.AzureContainer) (store.Signer, error) {
+		Azure: func(c config.AzureContainer) (store.Store, error) {
 			name := "azure " + c.AccountName + "/" + c.ContainerName
 			*calls = append(*calls, name)
-			return &fakeSigner{name}, nil
+			return &fakeSigner{name: name}, nil
 		},
 	}
 }
@@ -218,16 +221,16 @@ func TestNewErrors(t *testing.T) {
 		{"google bucket unsupported", `storage: {google: {buckets: [{bucket: g}]}}`, Builders{}, "storage.google", "this build does not support Google Cloud Storage"},
 		{"google defaults unsupported", `storage: {google: {credentials_json: "{}"}}`, Builders{}, "storage.google", "does not support Google Cloud Storage"},
 		{"azure unsupported", `storage: {azure: {containers: [{account_name: acct}]}}`, Builders{}, "storage.azure.containers[0]", "this build does not support Azure Blob"},
-		{"gcs builder fails", `storage: {google: {buckets: [{bucket: a}, {bucket: g}]}}`, Builders{GCS: func(_ config.Google, b *config.GSBucket) (store.Signer, error) {
+		{"gcs builder fails", `storage: {google: {buckets: [{bucket: a}, {bucket: g}]}}`, Builders{GCS: func(_ config.Google, b *config.GSBucket) (store.Store, error) {
 			if b != nil && b.Bucket == "g" {
 				return nil, errors.New("credentials_json is not a service account key")
 			}
 			return &fakeSigner{}, nil
 		}}, "storage.google.buckets[1]", "credentials_json is not a service account key"},
-		{"gcs default builder fails", `storage: {google: {project: p}}`, Builders{GCS: func(config.Google, *config.GSBucket) (store.Signer, error) {
+		{"gcs default builder fails", `storage: {google: {project: p}}`, Builders{GCS: func(config.Google, *config.GSBucket) (store.Store, error) {
 			return nil, errors.New("bad key")
 		}}, "storage.google", "bad key"},
-		{"azure builder fails", `storage: {azure: {containers: [{account_name: acct}, {account_name: acct2}]}}`, Builders{Azure: func(c config.AzureContainer) (store.Signer, error) {
+		{"azure builder fails", `storage: {azure: {containers: [{account_name: acct}, {account_name: acct2}]}}`, Builders{Azure: func(c config.AzureContainer) (store.Store, error) {
 			if c.AccountName == "acct2" {
 				return nil, errors.New("account_key is not base64")
 			}

@@ -101,7 +101,7 @@ func (h *Handler) batch(w http.ResponseWriter, r *http.Request, id clearmlauth.I
 			out.Results[i] = &result{URL: raw, Error: newErr(http.StatusBadRequest, "invalid_url", "the url is not valid UTF-8")}
 			continue
 		}
-		res, apiErr := h.sign(r.Context(), snap, nil, raw, p, nil)
+		res, apiErr := h.signURL(r.Context(), snap, raw, p)
 		if apiErr != nil {
 			res = &result{URL: raw, Error: apiErr}
 		}

@@ -7,6 +7,7 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/storagegate/storagegate/shared/credentials"
+	"github.com/storagegate/storagegate/shared/scope"
 	"github.com/storagegate/storagegate/shared/store"
 )
 
@@ -14,11 +15,11 @@ import (
 // the same signing window get the very same URL
 // (docs/http.md#lifetimes-and-stable-urls).
 type cacheKey struct {
-	store               store.Signer
-	bucket, key, method string
-	disposition         string
-	signedAt            int64
-	lifetime            time.Duration
+	obj         scope.Object // the object and the entry's store
+	method      string
+	disposition string
+	signedAt    int64
+	lifetime    time.Duration
 }
 
 // signCache is a small bounded in-memory cache of signed URLs, so that a page

@@ -22,7 +22,7 @@ import (
 	"github.com/storagegate/storagegate/shared/clearmlauth"
 	"github.com/storagegate/storagegate/shared/config"
 	"github.com/storagegate/storagegate/shared/credentials"
-	"github.com/storagegate/storagegate/shared/matchset"
+	"github.com/storagegate/storagegate/shared/scope"
 	"github.com/storagegate/storagegate/shared/storagesettings"
 	"github.com/storagegate/storagegate/shared/storageurl"
 	"github.com/storagegate/storagegate/shared/store"
@@ -67,7 +67,7 @@ type Handler struct {
 	clearml   config.ClearML
 	verifier  Verifier
 	settings  *storagesettings.Settings
-	rules     matchset.Sets
+	rules     scope.Rules
 	origins   map[string]bool
 	log       *slog.Logger
 	audit     io.Writer
@@ -89,7 +89,7 @@ func New(o Options) (*Handler, error) {
 	if o.Settings == nil {
 		o.Settings = storagesettings.Fixed(o.Resolver)
 	}
-	rules, err := matchset.Compile(o.Config.Presign.EffectiveMatchSets())
+	rules, err := scope.Compile("presign", o.Config.Presign.EffectiveMatchSets())
 	if err != nil {
 		return nil, err
 	}
@@ -222,7 +222,7 @@ type params struct {
 }
 
 func (h *Handler) single(w http.ResponseWriter, r *http.Request, id clearmlauth.Identity, snap *storagesettings.Snapshot, rec *logRecord) int {
-	pl, apiErr := h.planFor(snap, &id, r, rec)
+	pl, apiErr := h.planFor(snap, id, r, rec)
 	if apiErr != nil {
 		return h.fail(w, r, apiErr)
 	}
@@ -235,7 +235,7 @@ func (h *Handler) single(w http.ResponseWriter, r *http.Request, id clearmlauth.
 	if wantsJSON(r, pl.format) {
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("Vary", h.vary)
-		writeJSON(w, http.StatusOK, newResult(pl.raw, pl.scoped.req.Method, signed))
+		writeJSON(w, http.StatusOK, newResult(pl.raw, pl.scoped.method, signed))
 		return http.StatusOK
 	}
 	// One backing array for the three header values: one allocation, not
@@ -265,10 +265,10 @@ type plan struct {
 
 // planFor parses and scopes r's query, or takes the plan of the same query
 // under the same settings from the cache.
-func (h *Handler) planFor(snap *storagesettings.Snapshot, id *clearmlauth.Identity, r *http.Request, rec *logRecord) (*plan, *apiError) {
+func (h *Handler) planFor(snap *storagesettings.Snapshot, id clearmlauth.Identity, r *http.Request, rec *logRecord) (*plan, *apiError) {
 	if pl := h.plans.get(snap.Resolver, r.Method, r.URL.RawQuery); pl != nil {
-		rec.bucket, rec.key = pl.scoped.req.Bucket, pl.scoped.req.Key
-		if err := h.authorize(snap, *id); err != nil {
+		rec.bucket, rec.key = pl.scoped.obj.URL.Bucket, pl.scoped.obj.URL.Key
+		if err := h.authorize(snap, id); err != nil {
 			return nil, authError(err)
 		}
 		return pl, nil
@@ -305,12 +305,19 @@ func (h *Handler) planFor(snap *storagesettings.Snapshot, id *clearmlauth.Identi
 		}
 		p.download = b
 	}
-	sc, apiErr := h.scope(snap, id, q.url, p, rec)
+	u, apiErr := h.parseURL(snap, q.url, rec)
 	if apiErr != nil {
 		return nil, apiErr
 	}
+	if err := h.authorize(snap, id); err != nil {
+		return nil, authError(err)
+	}
+	sc, apiErr := h.scope(snap, u, p)
+	if apiErr != nil {
+		return nil, apiErr
+	}
+	sc.last = new(atomic.Pointer[windowed])
 	pl := &plan{res: snap.Resolver, raw: q.url, p: p, format: q.format, scoped: sc}
-	pl.scoped.last = new(atomic.Pointer[windowed])
 	h.plans.put(r.Method, r.URL.RawQuery, pl)
 	return pl, nil
 }
@@ -455,7 +462,7 @@ func (h *Handler) SignURL(ctx context.Context, raw string, expires time.Duration
 	if err != nil {
 		return Result{}, newErr(http.StatusServiceUnavailable, "upstream_unavailable", err.Error())
 	}
-	res, apiErr := h.sign(ctx, snap, nil, raw, params{expires: expires, download: download, method: method}, nil)
+	res, apiErr := h.signURL(ctx, snap, raw, params{expires: expires, download: download, method: method})
 	if apiErr != nil {
 		return Result{}, apiErr
 	}
@@ -469,13 +476,13 @@ type Result struct {
 	ExpiresAt time.Time
 }
 
-// scoped is one URL parsed, checked against match_sets and resolved to the
-// entry that signs it, with its request (bucket, key, method, disposition)
-// ready for a signing time and a lifetime.
+// scoped is one URL in scope (parsed, checked against presign.match_sets,
+// resolved to its entry) with what its signing asks beyond a time and a
+// lifetime.
 type scoped struct {
-	url    storageurl.URL
-	target credentials.Target
-	req    store.SignRequest
+	obj         scope.Object
+	method      string
+	disposition string
 	// last is the URL last signed for it with a signing window, when it is
 	// a cached plan's: a repeated request needs no signed-URL cache lookup.
 	last *atomic.Pointer[windowed]
@@ -488,9 +495,14 @@ type windowed struct {
 	signed   store.Signed
 }
 
-// sign scopes one URL and signs it (the batch form and SignURL).
-func (h *Handler) sign(ctx context.Context, snap *storagesettings.Snapshot, id *clearmlauth.Identity, raw string, p params, rec *logRecord) (*result, *apiError) {
-	sc, apiErr := h.scope(snap, id, raw, p, rec)
+// signURL parses, scopes and signs one URL whose caller's own policy was
+// checked already (the batch form) or that has no caller (SignURL).
+func (h *Handler) signURL(ctx context.Context, snap *storagesettings.Snapshot, raw string, p params) (*result, *apiError) {
+	u, apiErr := h.parseURL(snap, raw, nil)
+	if apiErr != nil {
+		return nil, apiErr
+	}
+	sc, apiErr := h.scope(snap, u, p)
 	if apiErr != nil {
 		return nil, apiErr
 	}
@@ -498,53 +510,46 @@ func (h *Handler) sign(ctx context.Context, snap *storagesettings.Snapshot, id *
 	if apiErr != nil {
 		return nil, apiErr
 	}
-	if rec != nil {
-		rec.expires = signed.ExpiresAt
-	}
-	return newResult(raw, sc.req.Method, signed), nil
+	return newResult(raw, sc.method, signed), nil
 }
 
-// scope checks one URL's syntax, then the caller's policy (id; nil when the
-// caller was checked for the whole request, or for the operator's own
-// signing), then match_sets, and resolves its credential entry.
-func (h *Handler) scope(snap *storagesettings.Snapshot, id *clearmlauth.Identity, raw string, p params, rec *logRecord) (scoped, *apiError) {
+// parseURL checks one url parameter's syntax (400); rec, when given, gets
+// its bucket and key.
+func (h *Handler) parseURL(snap *storagesettings.Snapshot, raw string, rec *logRecord) (storageurl.URL, *apiError) {
 	if len(raw) > MaxURLParam {
-		return scoped{}, newErr(http.StatusBadRequest, "invalid_url", "the url parameter is longer than 4 KiB")
+		return storageurl.URL{}, newErr(http.StatusBadRequest, "invalid_url", "the url parameter is longer than 4 KiB")
 	}
 	u, err := snap.URLOptions().Parse(raw)
 	if err != nil {
-		return scoped{}, newErr(http.StatusBadRequest, "invalid_url", err.Error())
+		return storageurl.URL{}, newErr(http.StatusBadRequest, "invalid_url", err.Error())
 	}
 	if u.Key == "" {
-		return scoped{}, newErr(http.StatusBadRequest, "invalid_url", "the url names a bucket but no object: give "+string(u.Provider)+"://bucket/path/to/file")
+		return storageurl.URL{}, newErr(http.StatusBadRequest, "invalid_url", "the url names a bucket but no object: give "+string(u.Provider)+"://bucket/path/to/file")
 	}
 	if rec != nil {
 		rec.bucket, rec.key = u.Bucket, u.Key
 	}
-	if id != nil {
-		if err := h.authorize(snap, *id); err != nil {
-			return scoped{}, authError(err)
-		}
+	return u, nil
+}
+
+// scope applies presign.match_sets and the credentials config (403).
+func (h *Handler) scope(snap *storagesettings.Snapshot, u storageurl.URL, p params) (scoped, *apiError) {
+	obj, serr := h.rules.Resolve(snap.Resolver, u, p.field, p.objType)
+	if serr != nil {
+		return scoped{}, newErr(http.StatusForbidden, serr.Code, serr.Reason)
 	}
-	if !h.rules.Empty() && !h.rules.Match(u.String(), p.field, p.objType) {
-		return scoped{}, newErr(http.StatusForbidden, "no_matching_rule", "no presign match_sets rule matches this url")
-	}
-	target, err := snap.Resolver.Resolve(u, !h.rules.Empty())
-	if err != nil {
-		return scoped{}, newErr(http.StatusForbidden, "not_configured", "no storage credentials are configured for "+scopeOf(u))
-	}
-	req := store.SignRequest{Bucket: u.Bucket, Key: u.Key, Method: p.method}
+	sc := scoped{obj: obj, method: p.method}
 	if p.download || h.cfg.Disposition == "attachment" {
-		req.Disposition = contentDisposition(u.BaseName())
+		sc.disposition = contentDisposition(u.BaseName())
 	}
-	return scoped{url: u, target: target, req: req}, nil
+	return sc, nil
 }
 
 // signScoped signs a scoped request at now: for exactly expires when given,
 // else from the signing window's start (one URL per object per window, from
 // the signed-URL cache when it has it).
 func (h *Handler) signScoped(ctx context.Context, sc *scoped, expires time.Duration, now time.Time) (store.Signed, *apiError) {
-	req := sc.req
+	req := scope.SignRequest{Method: sc.method, Disposition: sc.disposition}
 	var minRemaining time.Duration
 	window := h.cfg.SigningWindow()
 	if expires > 0 || window <= 0 {
@@ -559,7 +564,7 @@ func (h *Handler) signScoped(ctx context.Context, sc *scoped, expires time.Durat
 		req.Lifetime = h.cfg.Expires.D() + window
 		minRemaining = h.cfg.Expires.D()
 	}
-	key := cacheKey{store: sc.target.Store, bucket: req.Bucket, key: req.Key, method: req.Method, disposition: req.Disposition, signedAt: req.SignedAt.UnixNano(), lifetime: req.Lifetime}
+	key := cacheKey{obj: sc.obj, method: req.Method, disposition: req.Disposition, signedAt: req.SignedAt.UnixNano(), lifetime: req.Lifetime}
 	if minRemaining > 0 {
 		if sc.last != nil {
 			if w := sc.last.Load(); w != nil && w.signedAt == key.signedAt && w.lifetime == key.lifetime && !now.After(w.signed.ExpiresAt.Add(-minRemaining)) {
@@ -573,7 +578,7 @@ func (h *Handler) signScoped(ctx context.Context, sc *scoped, expires time.Durat
 			return s, nil
 		}
 	}
-	signed, err := sc.target.Store.Sign(ctx, req)
+	signed, err := sc.obj.Sign(ctx, req)
 	if err == nil && minRemaining > 0 {
 		if !now.After(signed.ExpiresAt.Add(-minRemaining)) {
 			h.signCache.put(key, signed)
@@ -587,15 +592,15 @@ func (h *Handler) signScoped(ctx context.Context, sc *scoped, expires time.Durat
 			// expires left, or none. Sign from now instead, for what
 			// the credentials have left.
 			req.SignedAt, req.Lifetime = now.Truncate(time.Second), minRemaining
-			signed, err = sc.target.Store.Sign(ctx, req)
+			signed, err = sc.obj.Sign(ctx, req)
 		}
 	}
 	if err == nil && !signed.ExpiresAt.After(now) {
 		err = errors.New("the signed URL would already have expired (credentials at the end of their life)")
 	}
 	if err != nil {
-		h.log.LogAttrs(ctx, slog.LevelError, "signing failed", slog.String("entry", sc.target.Entry), slog.String("error", err.Error()))
-		return store.Signed{}, newErr(http.StatusInternalServerError, "internal", "signing failed: the storage credentials for "+scopeOf(sc.url)+" are unavailable")
+		h.log.LogAttrs(ctx, slog.LevelError, "signing failed", slog.String("entry", sc.obj.Entry), slog.String("error", err.Error()))
+		return store.Signed{}, newErr(http.StatusInternalServerError, "internal", "signing failed: the storage credentials for "+sc.obj.URL.BucketURL()+" are unavailable")
 	}
 	return signed, nil
 }
@@ -635,18 +640,6 @@ func parseExpires(v string) (time.Duration, *apiError) {
 		n = int64(store.MaxLifetime / time.Second)
 	}
 	return time.Duration(n) * time.Second, nil
-}
-
-func scopeOf(u storageurl.URL) string {
-	switch {
-	case u.Provider == storageurl.S3 && u.Host != "":
-		return "s3://" + u.Host + "/" + u.Bucket
-	default:
-		if u.Provider == storageurl.Azure {
-			return "azure://" + u.Host + "/" + u.Bucket
-		}
-		return string(u.Provider) + "://" + u.Bucket
-	}
 }
 
 // wantsJSON: format=json, or JSON as the Accept header's preferred type.

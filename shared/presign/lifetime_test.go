@@ -25,9 +25,10 @@ import (
 // SignedAt plus Lifetime, shortened to the providers' 7 days and to the
 // credentials' expiry; under a second left is an error.
 type expiringSigner struct {
-	mu          sync.Mutex
-	credsExpire time.Time // zero: credentials that do not expire
-	signs       []store.SignRequest
+	store.Deleter // never called: presign only signs
+	mu            sync.Mutex
+	credsExpire   time.Time // zero: credentials that do not expire
+	signs         []store.SignRequest
 }
 
 func (s *expiringSigner) Sign(_ context.Context, req store.SignRequest) (store.Signed, error) {
@@ -50,14 +51,14 @@ func (allowAll) Verify(context.Context, clearmlauth.Credential) (clearmlauth.Ide
 	return clearmlauth.Identity{UserID: "alice", CompanyID: "c1", Role: "user"}, nil
 }
 
-func lifetimeHandler(t *testing.T, doc string, signer store.Signer, now func() time.Time) http.Handler {
+func lifetimeHandler(t *testing.T, doc string, signer store.Store, now func() time.Time) http.Handler {
 	t.Helper()
 	cfg, _, err := config.Parse([]byte(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
 	res, err := credentials.New(cfg.Storage, credentials.Builders{
-		GCS: func(config.Google, *config.GSBucket) (store.Signer, error) { return signer, nil },
+		GCS: func(config.Google, *config.GSBucket) (store.Store, error) { return signer, nil },
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -41,6 +41,17 @@ type URL struct {
 	Key string
 }
 
+// BucketURL is the URL of u's bucket, the scope a refusal names:
+// s3://host/bucket for an S3-compatible host, azure://host/container, else
+// provider://bucket.
+func (u URL) BucketURL() string {
+	switch {
+	case u.Provider == S3 && u.Host != "", u.Provider == Azure:
+		return string(u.Provider) + "://" + u.Host + "/" + u.Bucket
+	}
+	return string(u.Provider) + "://" + u.Bucket
+}
+
 // String renders the URL in ClearML's form.
 func (u URL) String() string {
 	switch u.Provider {

@@ -41,10 +41,20 @@ type Signed struct {
 }
 
 // Signer signs URLs for one configured credential entry. A Signer never
-// widens a request: it shortens the lifetime to what its credentials and the
-// provider allow, and reports the result in ExpiresAt.
+// widens a request: it shortens the lifetime to what its credentials allow
+// (the provider's limit is applied above it, in shared/scope), and reports
+// the result in ExpiresAt.
 type Signer interface {
 	Sign(ctx context.Context, req SignRequest) (Signed, error)
+}
+
+// Store is one configured entry's driver: it signs and it deletes. Drivers
+// are given only requests that shared/scope has validated: a Bucket and Key
+// the entry serves, a Method of GET or HEAD, a Lifetime of at least a second
+// and at most MaxLifetime.
+type Store interface {
+	Signer
+	Deleter
 }
 
 // ErrCredentials wraps a failure to obtain signing credentials (a credential

@@ -97,7 +97,7 @@ func WithClock(now func() time.Time) Option {
 
 // Builder is New with default options, in the shape credentials.Builders
 // wants.
-func Builder(c config.AzureContainer) (store.Signer, error) {
+func Builder(c config.AzureContainer) (store.Store, error) {
 	s, err := New(c)
 	if err != nil {
 		return nil, err // not a nil *Store in a non-nil interface
@@ -203,29 +203,18 @@ func endpoint(c config.AzureContainer) (base string, secure bool, err error) {
 	return scheme + "://" + strings.ToLower(u.Host) + strings.TrimSuffix(u.EscapedPath(), "/") + "/", scheme == "https", nil
 }
 
-// Store signs for the portable layer (store.Signer); delete.go makes it a store.Deleter too.
-var _ store.Signer = (*Store)(nil)
+// Store signs (here) and deletes (delete.go) for shared/scope.
+var _ store.Store = (*Store)(nil)
 
 // Sign returns a read SAS URL for req.Key in req.Bucket (the container),
 // valid from StartSkew before req.SignedAt until req.SignedAt plus
-// req.Lifetime, shortened to store.MaxLifetime and, for a user-delegation
-// SAS, to the delegation key's expiry. GET and HEAD get the same URL.
+// req.Lifetime, shortened for a user-delegation SAS to the delegation key's
+// expiry. GET and HEAD get the same URL. req is validated (store.Store).
 func (s *Store) Sign(ctx context.Context, req store.SignRequest) (store.Signed, error) {
-	switch {
-	case req.Method != "" && req.Method != store.MethodGet && req.Method != store.MethodHead:
-		return store.Signed{}, fmt.Errorf("method %q cannot be signed: only GET and HEAD", req.Method)
-	case req.Bucket == "" || req.Key == "":
-		return store.Signed{}, errors.New("a container and a blob name are required")
-	case s.container != "" && req.Bucket != s.container:
-		// Never widen: the resolver should not send another container here.
-		return store.Signed{}, fmt.Errorf("container %s is not the configured container %s", req.Bucket, s.container)
-	case req.SignedAt.IsZero():
-		return store.Signed{}, errors.New("no signing time")
-	}
 	// SAS times have whole seconds: truncating keeps ExpiresAt honest.
 	signedAt := req.SignedAt.UTC().Truncate(time.Second)
 	start := signedAt.Add(-StartSkew)
-	expiry := signedAt.Add(min(req.Lifetime, store.MaxLifetime)).Truncate(time.Second)
+	expiry := signedAt.Add(req.Lifetime).Truncate(time.Second)
 
 	v := sas.BlobSignatureValues{
 		Protocol:           s.protocol,
@@ -237,9 +226,6 @@ func (s *Store) Sign(ctx context.Context, req store.SignRequest) (store.Signed, 
 	var qp sas.QueryParameters
 	var err error
 	if s.key != nil {
-		if expiry.Sub(signedAt) < time.Second {
-			return store.Signed{}, fmt.Errorf("lifetime %s is shorter than a second", req.Lifetime)
-		}
 		v.StartTime, v.ExpiryTime = start, expiry
 		qp, err = v.SignWithSharedKey(s.key)
 	} else {

@@ -31,8 +31,6 @@ const (
 	tryTimeout = time.Minute
 )
 
-var _ store.Deleter = (*Store)(nil)
-
 // deleterOptions turns the SDK's retries off: what is retried, and how long,
 // is decided once, in shared/cleanup, up to the platform's deadline. The
 // SDK's default (four attempts, backing off to a minute) would multiply with

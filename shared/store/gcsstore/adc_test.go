@@ -166,7 +166,7 @@ func TestADCKeyFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := time.Now().Truncate(time.Second)
-	got := sign(t, s, store.SignRequest{Bucket: "b", Key: "k", SignedAt: at, Lifetime: time.Minute})
+	got := sign(t, s, store.SignRequest{Bucket: "b", Key: "k", Method: store.MethodGet, SignedAt: at, Lifetime: time.Minute})
 	v := dummyVerifier(t)
 	v.Now = func() time.Time { return at }
 	if err := v.Verify(httptest.NewRequest("GET", got.URL, nil)); err != nil {

@@ -43,8 +43,6 @@ const (
 	storageScope = "https://www.googleapis.com/auth/devstorage.read_write"
 )
 
-var _ store.Deleter = (*Store)(nil)
-
 // defaultClient keeps an idle connection for every delete in flight (Go's
 // default transport keeps two per host, so most parallel deletes would open
 // a new TLS connection).

@@ -92,8 +92,11 @@ type Store struct {
 	api apiAccess // the JSON API, for cleanup
 }
 
+// Store signs (here) and deletes (delete.go) for shared/scope.
+var _ store.Store = (*Store)(nil)
+
 // Builder adapts New to credentials.Builders.GCS.
-func Builder(g config.Google, b *config.GSBucket) (store.Signer, error) {
+func Builder(g config.Google, b *config.GSBucket) (store.Store, error) {
 	return New(g, b)
 }
 
@@ -152,21 +155,11 @@ func New(g config.Google, b *config.GSBucket, opts ...Option) (*Store, error) {
 func (s *Store) Endpoint() string { return s.base }
 
 // Sign signs one GET or HEAD at req.SignedAt (to the second) for
-// req.Lifetime, cut to V4's 7 days.
+// req.Lifetime. req is validated (store.Store).
 func (s *Store) Sign(ctx context.Context, req store.SignRequest) (store.Signed, error) {
 	method := req.Method
-	switch method {
-	case "":
-		method = store.MethodGet
-	case store.MethodGet, store.MethodHead:
-	default:
-		return store.Signed{}, fmt.Errorf("method %q cannot be signed (GET or HEAD)", method)
-	}
 	at := req.SignedAt.UTC().Truncate(time.Second)
-	secs := int64(min(req.Lifetime, store.MaxLifetime) / time.Second)
-	if secs < 1 {
-		return store.Signed{}, fmt.Errorf("lifetime %s is under one second", req.Lifetime)
-	}
+	secs := int64(req.Lifetime / time.Second)
 	email, err := s.signer.account(ctx)
 	if err != nil {
 		return store.Signed{}, fmt.Errorf("%w: %v", store.ErrCredentials, err)
@@ -268,5 +261,3 @@ func xmlError(body []byte) (code, message string) {
 	_ = xml.Unmarshal(body, &e)
 	return e.Code, e.Message
 }
-
-var _ store.Signer = (*Store)(nil)

@@ -16,8 +16,6 @@ import (
 // one ListObjectsV2 page returns.
 const MaxBatch = 1000
 
-var _ store.Deleter = (*Store)(nil)
-
 // BatchLimit is S3's DeleteObjects limit.
 func (s *Store) BatchLimit() int { return MaxBatch }
 

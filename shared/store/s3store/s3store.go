@@ -137,17 +137,17 @@ func (s *Store) Endpoint() string {
 // Credentials are the entry's credentials provider.
 func (s *Store) Credentials() aws.CredentialsProvider { return s.creds }
 
-// Store signs for the portable layer (store.Signer); delete.go makes it a store.Deleter too.
-var _ store.Signer = (*Store)(nil)
+// Store signs (here) and deletes (delete.go) for shared/scope.
+var _ store.Store = (*Store)(nil)
 
 // Sign presigns one GET or HEAD for req.Lifetime from req.SignedAt, shortened
-// to what the credentials and SigV4 allow.
+// to what the credentials allow. req is validated (store.Store).
 func (s *Store) Sign(ctx context.Context, req store.SignRequest) (store.Signed, error) {
 	creds, err := s.creds.Retrieve(ctx)
 	if err != nil {
 		return store.Signed{}, fmt.Errorf("%w: %v", store.ErrCredentials, err)
 	}
-	expires := req.SignedAt.Add(min(req.Lifetime, store.MaxLifetime))
+	expires := req.SignedAt.Add(req.Lifetime)
 	switch {
 	case creds.CanExpire:
 		if creds.Expires.Before(expires) {
@@ -187,12 +187,8 @@ func (s *Store) Sign(ctx context.Context, req store.SignRequest) (store.Signed, 
 	if req.Disposition != "" {
 		q.Set("response-content-disposition", req.Disposition)
 	}
-	method := req.Method
-	if method == "" {
-		method = store.MethodGet
-	}
 	hr := &http.Request{
-		Method: method,
+		Method: req.Method,
 		URL:    &url.URL{Scheme: s.scheme, Host: host, Opaque: "//" + host + rawPath, RawQuery: q.Encode()},
 		Host:   host,
 		Header: http.Header{},
