@@ -68,7 +68,8 @@ for _ in $(seq 100); do
 done
 
 echo "bench-cleanup: building storagegate and the seeder" >&2
-(cd "$ROOT" && go build -trimpath -o "$WORK/storagegate" ./functions/local && go build -o "$WORK/benchseed" scripts/benchseed.go)
+# storagegate built as make build builds it (static, stripped).
+(cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$WORK/storagegate" ./functions/local && go build -o "$WORK/benchseed" scripts/benchseed.go)
 
 # One bucket per run, so MinIO's per-bucket counters are that run's alone.
 RUNS=(sg rclone rclonefast sgbig)

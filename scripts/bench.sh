@@ -58,7 +58,7 @@ done
 echo
 echo "== HTTP: storagegate serve vs a bare 302 server under wrk, then a ${SOAK:-60s} soak"
 "$(scripts/tools.sh path wrk)" --version 2>&1 | head -1 || true
-go build -trimpath -ldflags '-s -w' -o "$out/storagegate" ./functions/local
+CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$out/storagegate" ./functions/local
 go build -o "$out/benchhttp" scripts/benchhttp.go
 "$out/benchhttp" -bin "$out/storagegate" -wrk "$(scripts/tools.sh path wrk)" \
 	-duration "${WRK_DURATION:-10s}" -rounds "${WRK_ROUNDS:-3}" -soak "${SOAK:-60s}"
