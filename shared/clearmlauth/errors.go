@@ -3,9 +3,6 @@ package clearmlauth
 import (
 	"errors"
 	"fmt"
-	"slices"
-
-	"github.com/storagegate/storagegate/shared/config"
 )
 
 // The kinds of failure. Every error from Verify and Authorize is an *Error
@@ -75,21 +72,4 @@ func refusedByClearML(reason string) error {
 
 func upstream(cause error, format string, args ...any) error {
 	return &Error{Kind: ErrUpstream, Reason: fmt.Sprintf(format, args...), Err: cause}
-}
-
-// Authorize applies clearml.allowed_roles and clearml.allowed_companies
-// (company ids) to a verified caller; an empty list admits everyone. The
-// lists are a handful of entries, so a linear scan per request costs less
-// than keeping sets in sync with the config.
-func Authorize(cfg config.ClearML, id Identity) error {
-	if len(cfg.AllowedRoles) > 0 && !slices.Contains(cfg.AllowedRoles, id.Role) {
-		if id.Role == "" {
-			return &Error{Kind: ErrRoleNotAllowed, Reason: "ClearML did not report your role, and this service admits only some roles"}
-		}
-		return &Error{Kind: ErrRoleNotAllowed, Reason: fmt.Sprintf("the role %q may not use this service", id.Role)}
-	}
-	if len(cfg.AllowedCompanies) > 0 && !slices.Contains(cfg.AllowedCompanies, id.CompanyID) {
-		return &Error{Kind: ErrCompanyNotAllowed, Reason: "your company may not use this service"}
-	}
-	return nil
 }

@@ -6,12 +6,14 @@ package config
 import (
 	"errors"
 	"fmt"
-	"github.com/storagegate/storagegate/shared/storageurl"
 	"log/slog"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/storagegate/storagegate/shared/storageurl"
 )
 
 // Config is the whole document.
@@ -396,7 +398,7 @@ func validateMatchSets(field string, sets []MatchSet) error {
 			return fieldErr(fmt.Sprintf("%s[%d].rules", field, i), "must hold at least one rule")
 		}
 		for j, r := range s.Rules {
-			if _, err := compileRule(r.Regex); err != nil {
+			if _, err := regexp.Compile(r.Regex); err != nil {
 				return fieldErr(fmt.Sprintf("%s[%d].rules[%d].regex", field, i, j), "%v", err)
 			}
 		}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"regexp"
 	"strconv"
 	"time"
 )
@@ -63,5 +62,3 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 
 // MarshalJSON writes the Go duration string.
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.d.String()) }
-
-func compileRule(re string) (*regexp.Regexp, error) { return regexp.Compile(re) }

@@ -1,11 +1,6 @@
 package presign
 
-import (
-	"strconv"
-	"strings"
-)
-
-func itoa(n int) string { return strconv.Itoa(n) }
+import "strings"
 
 // contentDisposition builds an RFC 6266 attachment header for the key's base
 // name taken literally: an ASCII fallback plus the exact name as
