@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/storagegate/storagegate/shared/requestid"
 )
 
 // MaxHTTPBody bounds a POST /cleanup body: the largest queue message
@@ -71,8 +73,8 @@ func (h *HTTPHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= 64 && isToken(id) {
-		ctx = WithRequestID(ctx, id)
+	if id := requestid.FromClient(r); id != "" {
+		ctx = requestid.With(ctx, id)
 	}
 	// A client that hangs up does not stop a deletion half-way: the run
 	// still ends at its deadline, and redelivery is idempotent anyway.
@@ -113,14 +115,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(append(b, '\n'))
-}
-
-func isToken(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return true
 }

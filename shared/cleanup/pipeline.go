@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/storagegate/storagegate/shared/config"
+	"github.com/storagegate/storagegate/shared/requestid"
 	"github.com/storagegate/storagegate/shared/scope"
 	"github.com/storagegate/storagegate/shared/storagesettings"
 	"github.com/storagegate/storagegate/shared/storageurl"
@@ -123,7 +124,7 @@ func (p *Pipeline) current(ctx context.Context) (Resolver, storageurl.Options, e
 func (p *Pipeline) Process(ctx context.Context, body []byte) Summary {
 	m, err := decodeMessage(body)
 	if err != nil {
-		s := Summary{RequestID: requestID(ctx), Status: StatusInvalid, Error: err.Error()}
+		s := Summary{RequestID: requestid.From(ctx), Status: StatusInvalid, Error: err.Error()}
 		s.log(ctx, p.log)
 		return s
 	}
@@ -137,7 +138,7 @@ func (p *Pipeline) Process(ctx context.Context, body []byte) Summary {
 func (p *Pipeline) Run(ctx context.Context, m Message) Summary {
 	start := p.clock.now()
 	s := Summary{
-		RequestID: requestID(ctx), Company: m.Company, User: m.User, Task: m.Task,
+		RequestID: requestid.From(ctx), Company: m.Company, User: m.User, Task: m.Task,
 		DryRun: p.cfg.DryRun || m.DryRun, URLs: len(m.URLs), Prefixes: len(m.Prefixes),
 		Providers: map[string]*Counts{},
 	}

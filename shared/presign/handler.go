@@ -6,8 +6,6 @@ package presign
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
@@ -22,6 +20,7 @@ import (
 	"github.com/storagegate/storagegate/shared/clearmlauth"
 	"github.com/storagegate/storagegate/shared/config"
 	"github.com/storagegate/storagegate/shared/credentials"
+	"github.com/storagegate/storagegate/shared/requestid"
 	"github.com/storagegate/storagegate/shared/scope"
 	"github.com/storagegate/storagegate/shared/storagesettings"
 	"github.com/storagegate/storagegate/shared/storageurl"
@@ -126,7 +125,7 @@ func New(o Options) (*Handler, error) {
 // ServeHTTP routes first (404, 405), then checks the caller (401), then the
 // request's syntax (400), then policy (403): docs/http.md#order-of-checks.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rid := requestID(r)
+	rid := requestid.Of(r)
 	w.Header()["X-Request-Id"] = []string{rid} // canonical keys set directly: the hot path
 	rec := &logRecord{rid: rid, method: r.Method, path: r.URL.Path}
 	defer func() { h.logRequest(r.Context(), rec) }()
@@ -726,35 +725,4 @@ func reason(err error) string {
 		return e.Reason
 	}
 	return "invalid credentials"
-}
-
-func requestID(r *http.Request) string {
-	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= 64 && isToken(id) {
-		return id
-	}
-	var b [32]byte // one allocation: the prefix and counter built in place
-	return string(strconv.AppendUint(append(b[:0], idPrefix...), idCounter.Add(1), 36))
-}
-
-// Request ids are a random per-process prefix and a counter: unique enough to
-// find a request's lines, and cheaper than reading crypto/rand per request.
-var (
-	idPrefix  = newIDPrefix()
-	idCounter atomic.Uint64
-)
-
-func newIDPrefix() string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:]) + "-"
-}
-
-func isToken(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return true
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/storagegate/storagegate/shared/cleanup"
+	"github.com/storagegate/storagegate/shared/requestid"
 )
 
 // Processor is the part of *cleanup.Pipeline the SQS handler uses.
@@ -36,7 +37,7 @@ func SQS(p Processor) func(context.Context, events.SQSEvent) (events.SQSEventRes
 		failed := make([]bool, len(ev.Records))
 		run := func(i int) bool {
 			r := ev.Records[i]
-			s := p.Process(cleanup.WithRequestID(ctx, r.MessageId), []byte(r.Body))
+			s := p.Process(requestid.With(ctx, r.MessageId), []byte(r.Body))
 			return !s.OK()
 		}
 		if fifo(ev) {

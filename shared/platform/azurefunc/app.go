@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/storagegate/storagegate/shared/cleanup"
+	"github.com/storagegate/storagegate/shared/requestid"
 	"github.com/storagegate/storagegate/shared/sweep"
 )
 
@@ -49,7 +50,7 @@ func App(presign http.Handler, p Processor, r Runner) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("POST /Presign", HTTPTrigger(presign))
 	mux.Handle("POST /Cleanup", QueueTrigger(QueueBinding, func(ctx context.Context, m QueueMessage) error {
-		s := p.Process(cleanup.WithRequestID(ctx, m.ID), m.Body)
+		s := p.Process(requestid.With(ctx, m.ID), m.Body)
 		return s.Err()
 	}))
 	mux.Handle("POST /Sweep", TimerTrigger(TimerBinding, func(ctx context.Context, _ TimerInfo) error {

@@ -7,6 +7,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/storagegate/storagegate/shared/cleanup"
+	"github.com/storagegate/storagegate/shared/requestid"
 	"github.com/storagegate/storagegate/shared/sweep"
 )
 
@@ -30,7 +31,7 @@ func PubSub(p Processor) func(context.Context, event.Event) error {
 		if id == "" {
 			id = e.ID()
 		}
-		s := p.Process(cleanup.WithRequestID(ctx, id), data.Message.Data)
+		s := p.Process(requestid.With(ctx, id), data.Message.Data)
 		return s.Err()
 	}
 }
