@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/url"
-	"syscall"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -232,31 +229,18 @@ func deref[T any](p *T) T {
 func classify(err error) store.ErrorCode {
 	var re *azcore.ResponseError
 	if errors.As(err, &re) {
-		switch st := re.StatusCode; {
+		st := re.StatusCode
+		switch {
 		case bloberror.HasCode(err, bloberror.ContainerNotFound, bloberror.ContainerBeingDeleted):
 			return store.InvalidArgument
-		case st == http.StatusNotFound:
-			return store.NotFound
-		case st == http.StatusUnauthorized || st == http.StatusForbidden:
-			return store.PermissionDenied
-		case st == http.StatusRequestTimeout || st == http.StatusTooManyRequests || st >= 500:
-			return store.Transient // ServerBusy, OperationTimedOut, InternalError
 		case st == http.StatusConflict || st == http.StatusPreconditionFailed:
 			// A lease, an immutability policy, a directory not yet empty
 			// (hierarchical namespace): retried, then dead-lettered.
 			return store.Unknown
-		case st >= 400:
-			return store.InvalidArgument
 		}
-		return store.Unknown
+		return store.StatusCode(st) // 5xx: ServerBusy, OperationTimedOut, InternalError
 	}
-	var ne net.Error
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) ||
-		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
-		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
-		return store.Transient
-	}
-	return store.Unknown
+	return store.TransportCode(err)
 }
 
 // wrap attaches err's code and drops what must not reach a log: the SDK's

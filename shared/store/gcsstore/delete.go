@@ -185,16 +185,8 @@ func statusError(resp *http.Response) *store.Error {
 		// Cloud Storage tells a missing bucket from a missing object only
 		// in its message.
 		return &store.Error{Code: store.InvalidArgument, Err: errors.New("the bucket does not exist (" + what + ")")}
-	case st == http.StatusNotFound:
-		return &store.Error{Code: store.NotFound, Err: errors.New(what)}
-	case st == http.StatusUnauthorized || st == http.StatusForbidden:
-		return &store.Error{Code: store.PermissionDenied, Err: errors.New(what)}
-	case st == http.StatusRequestTimeout || st == http.StatusTooManyRequests || st >= 500:
-		return &store.Error{Code: store.Transient, Err: errors.New(what)}
-	case st >= 400:
-		return &store.Error{Code: store.InvalidArgument, Err: errors.New(what)}
 	}
-	return &store.Error{Code: store.Unknown, Err: errors.New(what)}
+	return &store.Error{Code: store.StatusCode(st), Err: errors.New(what)}
 }
 
 // objectPath is the JSON API path of an object: both names escaped whole,

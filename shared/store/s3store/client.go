@@ -1,15 +1,10 @@
 package s3store
 
 import (
-	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
-	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -141,9 +136,6 @@ func codeFor(code string) store.ErrorCode {
 // evidence (the S3 error code) to the least (the HTTP status, then the kind
 // of network failure).
 func classify(err error) store.ErrorCode {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return store.Transient
-	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		if c, ok := codes[ae.ErrorCode()]; ok {
@@ -153,34 +145,11 @@ func classify(err error) store.ErrorCode {
 	// Both smithy's and the AWS SDK's response errors carry the status.
 	var re interface{ HTTPStatusCode() int }
 	if errors.As(err, &re) {
-		switch st := re.HTTPStatusCode(); {
-		case st == http.StatusNotFound:
-			return store.NotFound
-		case st == http.StatusUnauthorized || st == http.StatusForbidden:
-			return store.PermissionDenied
-		case st == http.StatusRequestTimeout || st == http.StatusTooManyRequests || st >= 500:
-			return store.Transient
-		case st >= 300 && st < 500:
-			return store.InvalidArgument
+		if c := store.StatusCode(re.HTTPStatusCode()); c != store.Unknown {
+			return c
 		}
 	}
-	// A certificate the transport does not trust stays untrusted: fix the
-	// CA or set the entry's verify: false.
-	var certErr *tls.CertificateVerificationError
-	var unknownCA x509.UnknownAuthorityError
-	var badHost x509.HostnameError
-	var badCert x509.CertificateInvalidError
-	if errors.As(err, &certErr) || errors.As(err, &unknownCA) || errors.As(err, &badHost) || errors.As(err, &badCert) {
-		return store.InvalidArgument
-	}
-	// Every other transport failure (refused, reset, timed out, EOF)
-	// may pass.
-	var ne net.Error
-	if errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
-		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
-		return store.Transient
-	}
-	return store.Unknown
+	return store.TransportCode(err)
 }
 
 // wrap attaches err's code.
