@@ -688,3 +688,32 @@ func TestCacheEntryEndsAtExp(t *testing.T) {
 		t.Fatalf("entry until %v (cached %v), want the token's exp %v", e.until, ok, exp)
 	}
 }
+
+// TestUpstreamCallsAreBounded: with the calls in flight at their bound, a
+// new caller's check fails at once as ErrUpstream caused by ErrBusy, and
+// does not queue; a slot freed serves the next caller.
+func TestUpstreamCallsAreBounded(t *testing.T) {
+	s := fixture(t)
+	s.SetDelay(300 * time.Millisecond)
+	v := newVerifier(t, cfgFor(s, config.AuthUser), WithMaxUpstream(2))
+	var wg sync.WaitGroup
+	for _, u := range []string{"alice", "bob"} {
+		tok := bearer(s.Token(u, time.Hour))
+		wg.Go(func() {
+			if _, err := v.Verify(context.Background(), tok); err != nil {
+				t.Errorf("%s within the bound: %v", u, err)
+			}
+		})
+	}
+	for s.Calls(endpointUser) < 2 { // both calls hold their slots until answered
+		time.Sleep(time.Millisecond)
+	}
+	_, err := v.Verify(context.Background(), bearer(s.Token("adm", time.Hour)))
+	if !errors.Is(err, ErrUpstream) || !errors.Is(err, ErrBusy) {
+		t.Fatalf("past the bound: %v, want ErrUpstream caused by ErrBusy", err)
+	}
+	wg.Wait()
+	if id, err := v.Verify(context.Background(), bearer(s.Token("adm", time.Hour))); err != nil || id.UserID != "adm" {
+		t.Fatalf("after the flights: %+v %v", id, err)
+	}
+}
