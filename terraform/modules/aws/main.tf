@@ -1,6 +1,7 @@
 # storagegate on AWS: the presign Lambda behind a function URL (presign.tf), the cleanup Lambda fed by
-# SQS with a dead-letter queue (cleanup.tf), their roles (iam.tf), an optional CloudFront custom domain
-# for browsers (domain.tf), and here the configuration secret both functions read.
+# SQS with a dead-letter queue (cleanup.tf), their roles (iam.tf), the optional scheduled sweep Lambda
+# (sweep.tf), an optional CloudFront custom domain for browsers (domain.tf), and here the configuration
+# secret every function reads.
 
 locals {
   # `make package` names its zips after Go's GOARCH (amd64), Lambda after the instruction set (x86_64).
@@ -42,7 +43,7 @@ resource "aws_secretsmanager_secret" "config" {
   # A prefix, not a fixed name: a deleted secret keeps its name for the recovery window, which would
   # make a destroy followed by an apply fail.
   name_prefix = "${var.name}/config-"
-  description = "storagegate configuration document (read by the ${local.presign_function_name} and ${local.cleanup_function_name} functions)"
+  description = "storagegate configuration document (read by the ${local.presign_function_name}, ${local.cleanup_function_name} and, when scheduled, ${local.sweep_function_name} functions)"
   tags        = var.tags
 }
 

@@ -28,8 +28,9 @@ resource "aws_iam_role" "sweep" {
   tags               = var.tags
 }
 
-# Its own logs, the config secret, and publishing to the cleanup queue: nothing else. No S3 grant (the
-# cleanup function deletes), no receive or delete on the queue.
+# Its own logs, the config secret (and kms:Decrypt on kms_key_arns, for a config secret under a customer
+# managed key), and publishing to the cleanup queue: nothing else. No S3 grant (the cleanup function
+# deletes), no receive or delete on the queue.
 data "aws_iam_policy_document" "sweep" {
   count = local.sweep_enabled ? 1 : 0
 
@@ -53,6 +54,8 @@ data "aws_iam_policy_document" "sweep" {
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.cleanup.arn]
   }
+
+  source_policy_documents = data.aws_iam_policy_document.kms_decrypt[*].json
 }
 
 resource "aws_iam_role_policy" "sweep" {

@@ -26,7 +26,7 @@ variable "tags" {
 ################################################################################
 
 variable "architecture" {
-  description = "Instruction set of both functions: \"arm64\" (Graviton, cheaper per GB-second) or \"x86_64\". The zips must be the matching build: presign-lambda-arm64.zip / presign-lambda-amd64.zip."
+  description = "Instruction set of every function: \"arm64\" (Graviton, cheaper per GB-second) or \"x86_64\". The zips must be the matching build: presign-lambda-arm64.zip / presign-lambda-amd64.zip, and likewise cleanup and sweep."
   type        = string
   default     = "arm64"
 

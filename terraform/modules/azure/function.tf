@@ -11,8 +11,9 @@ resource "azurerm_service_plan" "this" {
   tags                = var.tags
 }
 
-# One app holds both functions of the package: Presign (anonymous HTTP trigger on "{*path}"; the
-# ClearML check is the authentication) and Cleanup (queue trigger on storagegate-cleanup).
+# One app holds the three functions of the package: Presign (anonymous HTTP trigger on "{*path}"; the
+# ClearML check is the authentication), Cleanup (queue trigger on storagegate-cleanup) and Sweep (a
+# timer on STORAGEGATE_SWEEP_SCHEDULE, disabled unless sweep_schedule is set).
 resource "azurerm_linux_function_app" "this" {
   name                = local.function_app_name
   resource_group_name = var.resource_group_name

@@ -89,12 +89,13 @@ locals {
 }
 
 # The identity Pub/Sub presents (an OIDC token) when it pushes a message. It
-# can do one thing: invoke the cleanup function. The function is not public.
+# can do one thing: invoke the cleanup function (and, with sweep_schedule,
+# the sweep function). Neither function is public.
 resource "google_service_account" "push" {
   project      = var.project
   account_id   = "${var.name}-push"
   display_name = "storagegate cleanup push"
-  description  = "Identity of the Pub/Sub push subscription that invokes the cleanup function."
+  description  = "Identity of the Pub/Sub push subscriptions that invoke the cleanup and sweep functions."
 
   depends_on = [google_project_service.this]
 }

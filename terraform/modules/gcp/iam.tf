@@ -1,4 +1,4 @@
-# Identities of the two functions and what each may do. Every grant is on one
+# Identities of the functions and what each may do. Every grant is on one
 # named resource (a bucket, the secret, a service account), never on the
 # project: the custom roles below are defined in the project but bound only
 # on those resources.
