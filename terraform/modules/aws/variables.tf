@@ -330,8 +330,8 @@ variable "sweep_timeout" {
   default     = 900
 
   validation {
-    condition     = var.sweep_timeout >= 60 && var.sweep_timeout <= 900
-    error_message = "sweep_timeout must be between 60 and 900 seconds (Lambda's maximum)."
+    condition     = var.sweep_timeout >= 60 && var.sweep_timeout <= 900 && floor(var.sweep_timeout) == var.sweep_timeout
+    error_message = "sweep_timeout must be a whole number of seconds from 60 to 900 (Lambda's maximum)."
   }
 }
 
@@ -339,4 +339,9 @@ variable "sweep_memory_size" {
   description = "Memory of the sweep function in MB."
   type        = number
   default     = 256
+
+  validation {
+    condition     = var.sweep_memory_size >= 128 && var.sweep_memory_size <= 10240 && floor(var.sweep_memory_size) == var.sweep_memory_size
+    error_message = "sweep_memory_size must be a whole number of MB from 128 to 10240."
+  }
 }

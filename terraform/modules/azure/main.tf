@@ -1,7 +1,8 @@
-# storagegate on Azure: one Linux function app running the custom handler (function.tf) with both
-# functions, Presign (anonymous HTTP) and Cleanup (queue trigger); its user-assigned identity, the key
-# vault holding the configuration and every role assignment (identity.tf); an optional custom host
-# name for browsers (domain.tf); and here the app's storage account, the cleanup queues and the package.
+# storagegate on Azure: one Linux function app running the custom handler (function.tf) with its three
+# functions, Presign (anonymous HTTP), Cleanup (queue trigger) and Sweep (timer, sweep.tf); its
+# user-assigned identity, the key vault holding the configuration and every role assignment
+# (identity.tf); an optional custom host name for browsers (domain.tf); and here the app's storage
+# account, the cleanup queues and the package.
 
 data "azurerm_client_config" "current" {}
 

@@ -46,7 +46,7 @@ variable "tags" {
 ################################################################################
 
 variable "package_zip" {
-  description = "Path of the custom-handler package built by `make package` (bin/package/azure-app.zip): handler, host.json, Presign/function.json, Cleanup/function.json. It is uploaded under a name holding its SHA-256, so a new build redeploys the app."
+  description = "Path of the custom-handler package built by `make package` (bin/package/azure-app.zip): handler, host.json, Presign/function.json, Cleanup/function.json, Sweep/function.json. It is uploaded under a name holding its SHA-256, so a new build redeploys the app."
   type        = string
 
   validation {

@@ -272,9 +272,14 @@ variable "sweep_time_zone" {
 }
 
 variable "sweep_memory" {
-  description = "Memory of the Sweep function."
+  description = "Memory of the Sweep function (Cloud Run quantity, e.g. 256M, 512M, 1G)."
   type        = string
   default     = "256M"
+
+  validation {
+    condition     = can(regex("^[0-9]+(M|Mi|G|Gi)$", var.sweep_memory))
+    error_message = "sweep_memory must be a quantity such as 256M or 1Gi."
+  }
 }
 
 variable "sweep_timeout_seconds" {
