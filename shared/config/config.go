@@ -280,8 +280,46 @@ func fieldErr(field, format string, args ...any) error {
 // Credential material itself (key files, account keys) is parsed by the stores
 // when they are built at start-up, so a bad key fails there, still before the
 // first request.
+//
+// The sections are checked in this order, each stopping at its first error:
+// a document wrong in several places always names the same field.
 func (c *Config) Validate() error {
-	cm := c.ClearML
+	for _, check := range []func() error{
+		c.ClearML.validate,
+		c.Presign.validate,
+		c.Cleanup.validate,
+		c.validateStorageSource,
+		c.Sweep.validate,
+		c.Storage.validate,
+	} {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (cm ClearML) validate() error {
+	if err := cm.validateAuth(); err != nil {
+		return err
+	}
+	for i, n := range cm.CookieNames {
+		if !validCookieName(n) {
+			return fieldErr(fmt.Sprintf("clearml.cookie_names[%d]", i), "is not a valid cookie name: %q", n)
+		}
+	}
+	if cm.CacheTTL.D() < 0 {
+		return fieldErr("clearml.cache_ttl", "must not be negative")
+	}
+	if cm.Timeout.D() <= 0 {
+		return fieldErr("clearml.timeout", "must be positive")
+	}
+	return nil
+}
+
+// validateAuth checks auth_mode and what the mode needs: the fields that
+// only matter, or only fail, in one mode.
+func (cm ClearML) validateAuth() error {
 	switch cm.AuthMode {
 	case AuthUser, AuthValidateToken, AuthJWT:
 	default:
@@ -306,19 +344,37 @@ func (c *Config) Validate() error {
 			return fieldErr("clearml.allowed_roles", "cannot be used with auth_mode validate_token, which returns no role")
 		}
 	}
-	for i, n := range cm.CookieNames {
-		if !validCookieName(n) {
-			return fieldErr(fmt.Sprintf("clearml.cookie_names[%d]", i), "is not a valid cookie name: %q", n)
+	return nil
+}
+
+func (p Presign) validate() error {
+	if err := p.validateLifetimes(); err != nil {
+		return err
+	}
+	switch p.Disposition {
+	case "inline", "attachment":
+	default:
+		return fieldErr("presign.disposition", "must be inline or attachment (got %q)", p.Disposition)
+	}
+	for i, o := range p.CORSOrigins {
+		if err := checkOrigin(o); err != nil {
+			return fieldErr(fmt.Sprintf("presign.cors_origins[%d]", i), "%v", err)
 		}
 	}
-	if cm.CacheTTL.D() < 0 {
-		return fieldErr("clearml.cache_ttl", "must not be negative")
+	if err := validateMatchSets("presign.match_sets", p.MatchSets); err != nil {
+		return err
 	}
-	if cm.Timeout.D() <= 0 {
-		return fieldErr("clearml.timeout", "must be positive")
+	for i, s := range p.Services {
+		if err := validateMatchSets(fmt.Sprintf("presign.services[%d].match_sets", i), s.MatchSets); err != nil {
+			return err
+		}
 	}
+	return nil
+}
 
-	p := c.Presign
+// validateLifetimes checks expires, max_expires and window together: each
+// is bounded by the others and by the providers' 7 days.
+func (p Presign) validateLifetimes() error {
 	if p.Expires.D() < time.Second {
 		return fieldErr("presign.expires", "must be at least 1s")
 	}
@@ -340,26 +396,10 @@ func (c *Config) Validate() error {
 	} else if p.Expires.D()+w > maxLifetime {
 		return fieldErr("presign.window", "presign.expires (%s) plus the window (%s) is past 168h, the providers' limit counted from the window's start: shorten one of them", p.Expires.D(), w)
 	}
-	switch p.Disposition {
-	case "inline", "attachment":
-	default:
-		return fieldErr("presign.disposition", "must be inline or attachment (got %q)", p.Disposition)
-	}
-	for i, o := range p.CORSOrigins {
-		if err := checkOrigin(o); err != nil {
-			return fieldErr(fmt.Sprintf("presign.cors_origins[%d]", i), "%v", err)
-		}
-	}
-	if err := validateMatchSets("presign.match_sets", p.MatchSets); err != nil {
-		return err
-	}
-	for i, s := range p.Services {
-		if err := validateMatchSets(fmt.Sprintf("presign.services[%d].match_sets", i), s.MatchSets); err != nil {
-			return err
-		}
-	}
+	return nil
+}
 
-	cl := c.Cleanup
+func (cl Cleanup) validate() error {
 	if cl.PrefixDepth() < 1 {
 		return fieldErr("cleanup.min_prefix_depth", "must be at least 1")
 	}
@@ -369,13 +409,18 @@ func (c *Config) Validate() error {
 	if cl.Deadline.D() <= 0 {
 		return fieldErr("cleanup.deadline", "must be positive")
 	}
-	if err := validateMatchSets("cleanup.match_sets", cl.MatchSets); err != nil {
-		return err
-	}
+	return validateMatchSets("cleanup.match_sets", cl.MatchSets)
+}
+
+// validateStorageSource checks where the storage entries come from. It is
+// Config's, not Storage's: from_clearml needs the clearml section, and
+// Storage.Validate checks the entries alone.
+func (c *Config) validateStorageSource() error {
 	if c.Storage.Refresh.D() <= 0 {
 		return fieldErr("storage.refresh", "must be positive")
 	}
 	if c.Storage.UseClearML() {
+		cm := c.ClearML
 		if cm.APIServer == "" {
 			return fieldErr("storage.from_clearml", "needs clearml.api_server (or CLEARML_API_HOST)")
 		}
@@ -383,10 +428,7 @@ func (c *Config) Validate() error {
 			return fieldErr("storage.from_clearml", "needs the service credentials clearml.access_key and clearml.secret_key (or CLEARML_API_ACCESS_KEY and CLEARML_API_SECRET_KEY)")
 		}
 	}
-	if err := c.Sweep.validate(); err != nil {
-		return err
-	}
-	return c.Storage.validate()
+	return nil
 }
 
 // Validate checks the storage section alone, as Config.Validate does.
@@ -468,65 +510,88 @@ func checkHTTPURL(s string) error {
 	return nil
 }
 
+// validate checks the entries provider by provider, in document order.
 func (s Storage) validate() error {
-	a := s.AWS
-	if a.Key == "" && a.Secret != "" {
-		return fieldErr("storage.aws.key", "key and secret must be given together")
+	if err := s.AWS.validate(); err != nil {
+		return err
 	}
-	if a.Key != "" && a.Secret == "" {
-		return fieldErr("storage.aws.secret", "key and secret must be given together")
+	if err := s.Google.validate(); err != nil {
+		return err
 	}
-	if a.Token != "" && a.Key == "" {
-		return fieldErr("storage.aws.token", "a session token needs key and secret")
+	return s.Azure.validate()
+}
+
+func (a AWS) validate() error {
+	if err := checkKeys("storage.aws", a.Key, a.Secret, a.Token); err != nil {
+		return err
 	}
 	if err := checkRegion(a.Region); err != nil {
 		return fieldErr("storage.aws.region", "%v", err)
 	}
 	for i, b := range a.Buckets {
-		f := fmt.Sprintf("storage.aws.buckets[%d]", i)
-		if b.Bucket == "" && b.Host == "" {
-			return fieldErr(f+".bucket", "an entry needs a bucket, a host, or both")
-		}
-		if b.Bucket != "" && !storageurl.ValidBucket(b.Bucket) {
-			return fieldErr(f+".bucket", "%q is not a bucket name", b.Bucket)
-		}
-		if b.Host != "" {
-			if err := checkHostPort(b.Host, true); err != nil {
-				return fieldErr(f+".host", "%v", err)
-			}
-		}
-		if b.PublicHost != "" {
-			if b.Host == "" {
-				return fieldErr(f+".public_host", "needs host: public_host replaces a configured host when signing")
-			}
-			if err := checkHostPort(b.PublicHost, false); err != nil {
-				return fieldErr(f+".public_host", "%v", err)
-			}
-		}
-		if b.Key == "" && b.Secret != "" {
-			return fieldErr(f+".key", "key and secret must be given together")
-		}
-		if b.Key != "" && b.Secret == "" {
-			return fieldErr(f+".secret", "key and secret must be given together")
-		}
-		if b.Token != "" && b.Key == "" {
-			return fieldErr(f+".token", "a session token needs key and secret")
-		}
-		if err := checkRegion(b.Region); err != nil {
-			return fieldErr(f+".region", "%v", err)
-		}
-		if b.Subdir != "" {
-			if b.Bucket == "" {
-				// A subdir narrows a bucket; ignoring it would widen the
-				// entry to every bucket on the host.
-				return fieldErr(f+".subdir", "needs bucket: a subdir is a folder inside one bucket")
-			}
-			if err := checkSubdir(b.Subdir); err != nil {
-				return fieldErr(f+".subdir", "%v", err)
-			}
+		if err := b.validate(fmt.Sprintf("storage.aws.buckets[%d]", i)); err != nil {
+			return err
 		}
 	}
-	g := s.Google
+	return nil
+}
+
+// validate checks one bucket entry, named f (storage.aws.buckets[i]).
+func (b S3Bucket) validate(f string) error {
+	if b.Bucket == "" && b.Host == "" {
+		return fieldErr(f+".bucket", "an entry needs a bucket, a host, or both")
+	}
+	if b.Bucket != "" && !storageurl.ValidBucket(b.Bucket) {
+		return fieldErr(f+".bucket", "%q is not a bucket name", b.Bucket)
+	}
+	if b.Host != "" {
+		if err := checkHostPort(b.Host, true); err != nil {
+			return fieldErr(f+".host", "%v", err)
+		}
+	}
+	if b.PublicHost != "" {
+		if b.Host == "" {
+			return fieldErr(f+".public_host", "needs host: public_host replaces a configured host when signing")
+		}
+		if err := checkHostPort(b.PublicHost, false); err != nil {
+			return fieldErr(f+".public_host", "%v", err)
+		}
+	}
+	if err := checkKeys(f, b.Key, b.Secret, b.Token); err != nil {
+		return err
+	}
+	if err := checkRegion(b.Region); err != nil {
+		return fieldErr(f+".region", "%v", err)
+	}
+	if b.Subdir != "" {
+		if b.Bucket == "" {
+			// A subdir narrows a bucket; ignoring it would widen the
+			// entry to every bucket on the host.
+			return fieldErr(f+".subdir", "needs bucket: a subdir is a folder inside one bucket")
+		}
+		if err := checkSubdir(b.Subdir); err != nil {
+			return fieldErr(f+".subdir", "%v", err)
+		}
+	}
+	return nil
+}
+
+// checkKeys checks the key, secret and token of the S3 entry named f (the
+// defaults or a bucket entry), which follow one rule in both.
+func checkKeys(f, key, secret, token string) error {
+	if key == "" && secret != "" {
+		return fieldErr(f+".key", "key and secret must be given together")
+	}
+	if key != "" && secret == "" {
+		return fieldErr(f+".secret", "key and secret must be given together")
+	}
+	if token != "" && key == "" {
+		return fieldErr(f+".token", "a session token needs key and secret")
+	}
+	return nil
+}
+
+func (g Google) validate() error {
 	if g.Endpoint != "" {
 		if err := checkHTTPURL(g.Endpoint); err != nil {
 			return fieldErr("storage.google.endpoint", "%v", err)
@@ -546,8 +611,14 @@ func (s Storage) validate() error {
 			}
 		}
 	}
+	return nil
+}
+
+// validate checks the containers in order; an endpoint host is checked
+// against the hosts of the containers before it.
+func (a Azure) validate() error {
 	endpointAccounts := map[string]string{}
-	for i, c := range s.Azure.Containers {
+	for i, c := range a.Containers {
 		f := fmt.Sprintf("storage.azure.containers[%d]", i)
 		if c.AccountName == "" {
 			return fieldErr(f+".account_name", "is required")

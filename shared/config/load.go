@@ -221,6 +221,8 @@ var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
 // decode fills v from raw, naming the field of any error and collecting
 // unknown fields as warnings. It exists (rather than one json.Unmarshal) so
 // that an error says "presign.expires" and not just "cannot unmarshal".
+// Each kind of field has a helper below; a type with its own UnmarshalJSON
+// (Duration) reads itself.
 func decode(path string, raw any, v reflect.Value, warnings *[]string) error {
 	if raw == nil {
 		return nil
@@ -241,45 +243,9 @@ func decode(path string, raw any, v reflect.Value, warnings *[]string) error {
 		v.Set(p)
 		return nil
 	case reflect.Struct:
-		m, ok := raw.(map[string]any)
-		if !ok {
-			return fieldErr(orRoot(path), "want an object, got %s", kindOf(raw))
-		}
-		fields := map[string]int{}
-		for i := 0; i < v.NumField(); i++ {
-			tag, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
-			fields[tag] = i
-		}
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			sub := join(path, k)
-			i, ok := fields[k]
-			if !ok {
-				*warnings = append(*warnings, sub)
-				continue
-			}
-			if err := decode(sub, m[k], v.Field(i), warnings); err != nil {
-				return err
-			}
-		}
-		return nil
+		return decodeStruct(path, raw, v, warnings)
 	case reflect.Slice:
-		a, ok := raw.([]any)
-		if !ok {
-			return fieldErr(path, "want a list, got %s", kindOf(raw))
-		}
-		s := reflect.MakeSlice(v.Type(), len(a), len(a))
-		for i, e := range a {
-			if err := decode(fmt.Sprintf("%s[%d]", path, i), e, s.Index(i), warnings); err != nil {
-				return err
-			}
-		}
-		v.Set(s)
-		return nil
+		return decodeSlice(path, raw, v, warnings)
 	case reflect.Interface:
 		v.Set(reflect.ValueOf(raw))
 		return nil
@@ -291,36 +257,95 @@ func decode(path string, raw any, v reflect.Value, warnings *[]string) error {
 		v.SetString(s)
 		return nil
 	case reflect.Bool:
-		switch b := raw.(type) {
-		case bool:
-			v.SetBool(b)
-		case string:
-			// ClearML's settings sometimes carry "true"/"false" as strings.
-			switch strings.ToLower(b) {
-			case "true":
-				v.SetBool(true)
-			case "false":
-				v.SetBool(false)
-			default:
-				// Not quoted: a value in the wrong place may be a secret.
-				return fieldErr(path, "want true or false, got another string")
-			}
-		default:
-			return fieldErr(path, "want true or false, got %s", kindOf(raw))
-		}
-		return nil
+		return decodeBool(path, raw, v)
 	case reflect.Int:
-		f, ok := raw.(float64)
-		if !ok {
-			return fieldErr(path, "want a whole number, got %s", kindOf(raw))
-		}
-		if f != math.Trunc(f) || f > math.MaxInt32 || f < math.MinInt32 {
-			return fieldErr(path, "want a whole number, got a number out of range or with a fraction")
-		}
-		v.SetInt(int64(f))
-		return nil
+		return decodeInt(path, raw, v)
 	}
 	return fieldErr(path, "unsupported field type %s", v.Type())
+}
+
+// decodeStruct fills a struct's fields by their json names. The keys are
+// taken in sorted order so that, of several bad fields, the error always
+// names the same one, and the warnings come out in a stable order.
+func decodeStruct(path string, raw any, v reflect.Value, warnings *[]string) error {
+	m, ok := raw.(map[string]any)
+	if !ok {
+		return fieldErr(orRoot(path), "want an object, got %s", kindOf(raw))
+	}
+	fields := map[string]int{}
+	for i := 0; i < v.NumField(); i++ {
+		tag, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
+		fields[tag] = i
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		sub := join(path, k)
+		i, ok := fields[k]
+		if !ok {
+			*warnings = append(*warnings, sub)
+			continue
+		}
+		if err := decode(sub, m[k], v.Field(i), warnings); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decodeSlice fills a list, naming an element's errors by its index.
+func decodeSlice(path string, raw any, v reflect.Value, warnings *[]string) error {
+	a, ok := raw.([]any)
+	if !ok {
+		return fieldErr(path, "want a list, got %s", kindOf(raw))
+	}
+	s := reflect.MakeSlice(v.Type(), len(a), len(a))
+	for i, e := range a {
+		if err := decode(fmt.Sprintf("%s[%d]", path, i), e, s.Index(i), warnings); err != nil {
+			return err
+		}
+	}
+	v.Set(s)
+	return nil
+}
+
+func decodeBool(path string, raw any, v reflect.Value) error {
+	switch b := raw.(type) {
+	case bool:
+		v.SetBool(b)
+	case string:
+		// ClearML's settings sometimes carry "true"/"false" as strings.
+		switch strings.ToLower(b) {
+		case "true":
+			v.SetBool(true)
+		case "false":
+			v.SetBool(false)
+		default:
+			// Not quoted: a value in the wrong place may be a secret.
+			return fieldErr(path, "want true or false, got another string")
+		}
+	default:
+		return fieldErr(path, "want true or false, got %s", kindOf(raw))
+	}
+	return nil
+}
+
+// decodeInt accepts a whole number that fits in 32 bits. JSON numbers
+// arrive as float64: a fraction or a number out of range is refused rather
+// than truncated.
+func decodeInt(path string, raw any, v reflect.Value) error {
+	f, ok := raw.(float64)
+	if !ok {
+		return fieldErr(path, "want a whole number, got %s", kindOf(raw))
+	}
+	if f != math.Trunc(f) || f > math.MaxInt32 || f < math.MinInt32 {
+		return fieldErr(path, "want a whole number, got a number out of range or with a fraction")
+	}
+	v.SetInt(int64(f))
+	return nil
 }
 
 func join(path, k string) string {

@@ -81,168 +81,226 @@ func New(st config.Storage, b Builders) (*Resolver, error) { return Build(st, b,
 // and left out, while the rest are built: settings that arrive at run time
 // (from ClearML) must not lose every bucket to one bad entry.
 func Build(st config.Storage, b Builders, skip func(field string, err error)) (*Resolver, error) {
-	bad := func(err error) error {
-		if skip == nil {
-			return err
-		}
-		var fe *config.FieldError
-		if errors.As(err, &fe) {
-			skip(fe.Field, errors.New(fe.Message))
-		} else {
-			skip("storage", err)
-		}
-		return nil
+	bl := &builder{r: &Resolver{azureHosts: map[string]string{}}, skip: skip}
+	if err := bl.addS3(st.AWS); err != nil {
+		return nil, err
 	}
-	r := &Resolver{azureHosts: map[string]string{}}
-	a := st.AWS
+	if err := bl.addGoogle(st.Google, b.GCS); err != nil {
+		return nil, err
+	}
+	if err := bl.addAzure(st.Azure.Containers, b.Azure); err != nil {
+		return nil, err
+	}
+	// Longest prefix first; among equals, config order.
+	for _, es := range [][]entry{bl.r.s3, bl.r.gs} {
+		sort.SliceStable(es, func(i, j int) bool { return len(es[i].prefix) > len(es[j].prefix) })
+	}
+	return bl.r, nil
+}
+
+// builder is one Build in progress: the providers' helpers share the
+// resolver they fill and Build's one policy for an entry that fails.
+type builder struct {
+	r    *Resolver
+	skip func(field string, err error)
+}
+
+// bad applies that policy to an entry that cannot be built. Without a skip
+// function it returns err, which ends Build; with one it reports the entry
+// and returns nil, so that the caller leaves the entry out and goes on.
+func (bl *builder) bad(err error) error {
+	if bl.skip == nil {
+		return err
+	}
+	var fe *config.FieldError
+	if errors.As(err, &fe) {
+		bl.skip(fe.Field, errors.New(fe.Message))
+	} else {
+		bl.skip("storage", err)
+	}
+	return nil
+}
+
+// add records a built entry both where Resolve looks (list) and in the
+// config-order listing that Entries returns.
+func (bl *builder) add(list *[]entry, p storageurl.Provider, e entry) {
+	*list = append(*list, e)
+	bl.r.listed = append(bl.r.listed, Entry{Name: e.target.Entry, Provider: p, Bucket: e.bucket, Store: e.target.Store})
+}
+
+// addS3 builds the S3 default credentials, then the bucket entries, which
+// may borrow those defaults.
+func (bl *builder) addS3(a config.AWS) error {
 	if a.Key != "" || a.UseCredentialsChain {
 		s, err := s3store.New(s3store.Params{
 			Region: a.Region, Key: a.Key, Secret: a.Secret, Token: a.Token,
 			UseChain: a.UseCredentialsChain, Secure: true,
 		})
 		if err != nil {
-			if err := bad(fieldErr("storage.aws", err)); err != nil {
-				return nil, err
+			if err := bl.bad(fieldErr("storage.aws", err)); err != nil {
+				return err
 			}
 		} else {
-			r.s3Default = &Target{Store: s, Entry: "storage.aws"}
+			bl.r.s3Default = &Target{Store: s, Entry: "storage.aws"}
 		}
 	}
 	for i, e := range a.Buckets {
-		name := fmt.Sprintf("storage.aws.buckets[%d]", i)
-		p := s3store.Params{
-			Host: e.Host, PublicHost: e.PublicHost, Secure: e.IsSecure(), Region: e.Region,
-			Key: e.Key, Secret: e.Secret, Token: e.Token, UseChain: e.UseCredentialsChain, SkipVerify: !e.IsVerify(),
-		}
-		if p.Key == "" && !p.UseChain {
-			// An entry without keys of its own names scope and endpoint, and
-			// signs with the default credentials.
-			if a.Key == "" && !a.UseCredentialsChain {
-				if err := bad(fieldErr(name, errors.New("has no key and secret of its own and storage.aws has no default credentials: give key and secret, or use_credentials_chain"))); err != nil {
-					return nil, err
-				}
-				continue
-			}
-			p.Key, p.Secret, p.Token, p.UseChain = a.Key, a.Secret, a.Token, a.UseCredentialsChain
-		}
-		if p.Region == "" && e.Host == "" {
-			p.Region = a.Region
-		}
-		s, err := s3store.New(p)
+		en, err := s3Entry(a, e, fmt.Sprintf("storage.aws.buckets[%d]", i))
 		if err != nil {
-			if err := bad(fieldErr(name, err)); err != nil {
-				return nil, err
+			if err := bl.bad(err); err != nil {
+				return err
 			}
 			continue
 		}
-		prefix := "s3://"
-		switch {
-		case e.Host != "" && e.Bucket != "":
-			prefix += lower(e.Host) + "/" + e.Bucket
-		case e.Host != "":
-			prefix += lower(e.Host)
-		default:
-			prefix += e.Bucket
+		bl.add(&bl.r.s3, storageurl.S3, en)
+	}
+	return nil
+}
+
+// s3Entry builds one bucket entry. The checks run in a fixed order (the
+// credentials, the store, then the subdir) because a skip function hears
+// only the first failure of an entry.
+func s3Entry(a config.AWS, e config.S3Bucket, name string) (entry, error) {
+	p, err := s3Params(a, e, name)
+	if err != nil {
+		return entry{}, err
+	}
+	s, err := s3store.New(p)
+	if err != nil {
+		return entry{}, fieldErr(name, err)
+	}
+	prefix := "s3://"
+	switch {
+	case e.Host != "" && e.Bucket != "":
+		prefix += lower(e.Host) + "/" + e.Bucket
+	case e.Host != "":
+		prefix += lower(e.Host)
+	default:
+		prefix += e.Bucket
+	}
+	sub := strings.Trim(e.Subdir, "/")
+	if sub != "" {
+		if e.Bucket == "" {
+			// Dropping the subdir would widen the entry to the whole host.
+			return entry{}, &config.FieldError{Field: name + ".subdir", Message: "needs bucket: a subdir is a folder inside one bucket"}
 		}
+		prefix += "/" + sub
+	}
+	return entry{prefix: prefix, folder: sub != "", target: Target{Store: s, Entry: name}, bucket: e.Bucket}, nil
+}
+
+// s3Params are the store parameters of bucket entry e, with what it leaves
+// out taken from the defaults a.
+func s3Params(a config.AWS, e config.S3Bucket, name string) (s3store.Params, error) {
+	p := s3store.Params{
+		Host: e.Host, PublicHost: e.PublicHost, Secure: e.IsSecure(), Region: e.Region,
+		Key: e.Key, Secret: e.Secret, Token: e.Token, UseChain: e.UseCredentialsChain, SkipVerify: !e.IsVerify(),
+	}
+	if p.Key == "" && !p.UseChain {
+		// An entry without keys of its own names scope and endpoint, and
+		// signs with the default credentials.
+		if a.Key == "" && !a.UseCredentialsChain {
+			return p, fieldErr(name, errors.New("has no key and secret of its own and storage.aws has no default credentials: give key and secret, or use_credentials_chain"))
+		}
+		p.Key, p.Secret, p.Token, p.UseChain = a.Key, a.Secret, a.Token, a.UseCredentialsChain
+	}
+	// storage.aws.region is AWS's: an S3-compatible host keeps the store's
+	// own default (docs/configuration.md, the bucket entry's region).
+	if p.Region == "" && e.Host == "" {
+		p.Region = a.Region
+	}
+	return p, nil
+}
+
+// addGoogle builds the Google default credentials, then the bucket entries.
+// A build without GCS support refuses a section that names any (one error
+// for the whole section, as there is no store to try an entry on).
+func (bl *builder) addGoogle(g config.Google, build func(config.Google, *config.GSBucket) (store.Store, error)) error {
+	if build == nil {
+		if len(g.Buckets) > 0 || g.CredentialsJSON != "" {
+			return bl.bad(fieldErr("storage.google", errors.New("this build does not support Google Cloud Storage")))
+		}
+		return nil
+	}
+	if g.CredentialsJSON != "" || g.Project != "" {
+		s, err := build(g, nil)
+		if err != nil {
+			if err := bl.bad(fieldErr("storage.google", err)); err != nil {
+				return err
+			}
+		} else {
+			bl.r.gsDefault = &Target{Store: s, Entry: "storage.google"}
+		}
+	}
+	for i := range g.Buckets {
+		e := &g.Buckets[i]
+		name := fmt.Sprintf("storage.google.buckets[%d]", i)
+		s, err := build(g, e)
+		if err != nil {
+			if err := bl.bad(fieldErr(name, err)); err != nil {
+				return err
+			}
+			continue
+		}
+		prefix := "gs://" + e.Bucket
 		sub := strings.Trim(e.Subdir, "/")
 		if sub != "" {
-			if e.Bucket == "" {
-				// Dropping the subdir would widen the entry to the whole host.
-				if err := bad(&config.FieldError{Field: name + ".subdir", Message: "needs bucket: a subdir is a folder inside one bucket"}); err != nil {
-					return nil, err
-				}
-				continue
-			}
 			prefix += "/" + sub
 		}
-		r.s3 = append(r.s3, entry{prefix: prefix, folder: sub != "", target: Target{Store: s, Entry: name}, bucket: e.Bucket})
-		r.listed = append(r.listed, Entry{Name: name, Provider: storageurl.S3, Bucket: e.Bucket, Store: s})
+		bl.add(&bl.r.gs, storageurl.GCS, entry{prefix: prefix, folder: sub != "", target: Target{Store: s, Entry: name}, bucket: e.Bucket})
 	}
+	return nil
+}
 
-	g := st.Google
-	if b.GCS != nil {
-		if g.CredentialsJSON != "" || g.Project != "" {
-			s, err := b.GCS(g, nil)
-			if err != nil {
-				if err := bad(fieldErr("storage.google", err)); err != nil {
-					return nil, err
-				}
-			} else {
-				r.gsDefault = &Target{Store: s, Entry: "storage.google"}
-			}
-		}
-		for i := range g.Buckets {
-			e := &g.Buckets[i]
-			name := fmt.Sprintf("storage.google.buckets[%d]", i)
-			s, err := b.GCS(g, e)
-			if err != nil {
-				if err := bad(fieldErr(name, err)); err != nil {
-					return nil, err
-				}
-				continue
-			}
-			prefix := "gs://" + e.Bucket
-			sub := strings.Trim(e.Subdir, "/")
-			if sub != "" {
-				prefix += "/" + sub
-			}
-			r.gs = append(r.gs, entry{prefix: prefix, folder: sub != "", target: Target{Store: s, Entry: name}, bucket: e.Bucket})
-			r.listed = append(r.listed, Entry{Name: name, Provider: storageurl.GCS, Bucket: e.Bucket, Store: s})
-		}
-	} else if len(g.Buckets) > 0 || g.CredentialsJSON != "" {
-		if err := bad(fieldErr("storage.google", errors.New("this build does not support Google Cloud Storage"))); err != nil {
-			return nil, err
-		}
-	}
-
-	for i, c := range st.Azure.Containers {
+// addAzure builds the container entries. An endpoint host is recorded for
+// the URL parser only once its entry is built, so that a skipped entry
+// neither claims a host nor clashes with a later one.
+func (bl *builder) addAzure(cs []config.AzureContainer, build func(config.AzureContainer) (store.Store, error)) error {
+	for i, c := range cs {
 		name := fmt.Sprintf("storage.azure.containers[%d]", i)
-		if b.Azure == nil {
-			if err := bad(fieldErr(name, errors.New("this build does not support Azure Blob"))); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		var host string
-		if c.Endpoint != "" {
-			u, err := url.Parse(c.Endpoint)
-			if err != nil || u.Host == "" {
-				if err := bad(&config.FieldError{Field: name + ".endpoint", Message: "is not a URL"}); err != nil {
-					return nil, err
-				}
-				continue
-			}
-			if h := lower(u.Host); !strings.HasSuffix(h, storageurl.AzureBlobSuffix) {
-				if prev, ok := r.azureHosts[h]; ok && prev != c.AccountName {
-					if err := bad(&config.FieldError{Field: name + ".endpoint", Message: "host " + h + " already serves account " + prev}); err != nil {
-						return nil, err
-					}
-					continue
-				}
-				host = h
-			}
-		}
-		s, err := b.Azure(c)
+		en, host, err := bl.azureEntry(c, name, build)
 		if err != nil {
-			if err := bad(fieldErr(name, err)); err != nil {
-				return nil, err
+			if err := bl.bad(err); err != nil {
+				return err
 			}
 			continue
 		}
 		if host != "" {
-			r.azureHosts[host] = c.AccountName
+			bl.r.azureHosts[host] = c.AccountName
 		}
-		// Azure entries match by account and container, in config order;
-		// the prefix only carries them.
-		r.azure = append(r.azure, entry{prefix: c.AccountName + "/" + c.ContainerName, target: Target{Store: s, Entry: name}, bucket: c.ContainerName})
-		r.listed = append(r.listed, Entry{Name: name, Provider: storageurl.Azure, Bucket: c.ContainerName, Store: s})
+		bl.add(&bl.r.azure, storageurl.Azure, en)
 	}
+	return nil
+}
 
-	// Longest prefix first; among equals, config order.
-	for _, es := range [][]entry{r.s3, r.gs} {
-		sort.SliceStable(es, func(i, j int) bool { return len(es[i].prefix) > len(es[j].prefix) })
+// azureEntry builds one container entry and returns the endpoint host it
+// adds to the parser's (empty for the public cloud's hosts, which name
+// their account).
+func (bl *builder) azureEntry(c config.AzureContainer, name string, build func(config.AzureContainer) (store.Store, error)) (entry, string, error) {
+	if build == nil {
+		return entry{}, "", fieldErr(name, errors.New("this build does not support Azure Blob"))
 	}
-	return r, nil
+	var host string
+	if c.Endpoint != "" {
+		u, err := url.Parse(c.Endpoint)
+		if err != nil || u.Host == "" {
+			return entry{}, "", &config.FieldError{Field: name + ".endpoint", Message: "is not a URL"}
+		}
+		if h := lower(u.Host); !strings.HasSuffix(h, storageurl.AzureBlobSuffix) {
+			// azure://<host>/... names its account by the host alone.
+			if prev, ok := bl.r.azureHosts[h]; ok && prev != c.AccountName {
+				return entry{}, "", &config.FieldError{Field: name + ".endpoint", Message: "host " + h + " already serves account " + prev}
+			}
+			host = h
+		}
+	}
+	s, err := build(c)
+	if err != nil {
+		return entry{}, "", fieldErr(name, err)
+	}
+	// Azure entries match by account and container, in config order;
+	// the prefix only carries them.
+	return entry{prefix: c.AccountName + "/" + c.ContainerName, target: Target{Store: s, Entry: name}, bucket: c.ContainerName}, host, nil
 }
 
 // URLOptions are the parser options this config implies (configured Azure

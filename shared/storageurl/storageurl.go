@@ -88,123 +88,188 @@ func Parse(raw string) (URL, error) { return Options{}.Parse(raw) }
 // Parse parses a storage URL. It refuses anything a signed URL could not
 // faithfully address: control characters, backslashes, userinfo, queries,
 // fragments, odd hosts, `.` and `..` segments, and keys over 1,024 bytes.
+// The checks run from the whole string inwards (characters, scheme, host,
+// bucket, key), so that a URL wrong in several ways is refused for the first.
 func (o Options) Parse(raw string) (URL, error) {
 	if raw == "" {
 		return URL{}, errorf("the url is empty: give a storage URL such as s3://bucket/path/file")
 	}
-	// One pass over the bytes for what an ASCII URL can hold wrongly; the
-	// UTF-8 checks run only when there is non-ASCII (every request parses).
+	if err := checkCharacters(raw); err != nil {
+		return URL{}, err
+	}
+	p, rest, err := splitScheme(raw)
+	if err != nil {
+		return URL{}, err
+	}
+	authority, path, _ := strings.Cut(rest, "/")
+	if err := checkAuthority(p, authority); err != nil {
+		return URL{}, err
+	}
+	u := URL{Provider: p}
+	switch p {
+	case S3:
+		path, err = parseS3(&u, authority, path)
+	case GCS:
+		err = parseGS(&u, authority)
+	case Azure:
+		path, err = o.parseAzure(&u, authority, path)
+	}
+	if err != nil {
+		return URL{}, err
+	}
+	if !ValidBucket(u.Bucket) {
+		return URL{}, errorf("%q is not a valid bucket or container name", asciiOnly(u.Bucket))
+	}
+	if err := checkKey(path); err != nil {
+		return URL{}, err
+	}
+	u.Key = path
+	return u, nil
+}
+
+// checkCharacters refuses what no part of a storage URL may hold. One pass
+// over the bytes finds what an ASCII URL can hold wrongly; the UTF-8 checks
+// run only when there is non-ASCII, since every request parses.
+func checkCharacters(raw string) error {
 	ascii := true
 	for i := 0; i < len(raw); i++ {
 		switch c := raw[i]; {
 		case c < 0x20 || c == 0x7f:
-			return URL{}, errorf("the url contains a control character at byte %d", i)
+			return errorf("the url contains a control character at byte %d", i)
 		case c == '\\':
-			return URL{}, errorf("the url contains a backslash")
+			return errorf("the url contains a backslash")
 		case c == '#':
-			return URL{}, errorf("the url contains a fragment (#): storage URLs have none")
+			return errorf("the url contains a fragment (#): storage URLs have none")
 		case c == '?':
-			return URL{}, errorf("the url contains a query (?): storage URLs have none")
+			return errorf("the url contains a query (?): storage URLs have none")
 		case c >= 0x80:
 			ascii = false
 		}
 	}
 	if !ascii {
 		if !utf8.ValidString(raw) {
-			return URL{}, errorf("the url is not valid UTF-8: storage keys are UTF-8 text")
+			return errorf("the url is not valid UTF-8: storage keys are UTF-8 text")
 		}
 		for i, r := range raw {
 			if r >= 0x80 && r <= 0x9f {
-				return URL{}, errorf("the url contains a control character at byte %d", i)
+				return errorf("the url contains a control character at byte %d", i)
 			}
 		}
 	}
+	return nil
+}
+
+// splitScheme returns the provider and what follows its "://". A URL that
+// lacks only the "//" is told so, as that is the likely slip.
+func splitScheme(raw string) (Provider, string, error) {
 	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok {
 		if s, _, found := strings.Cut(raw, ":"); found && s != "" && !strings.Contains(s, "/") {
-			return URL{}, errorf("the url must start with s3://, gs:// or azure:// (the // after %q is missing)", asciiOnly(s)+":")
+			return "", "", errorf("the url must start with s3://, gs:// or azure:// (the // after %q is missing)", asciiOnly(s)+":")
 		}
-		return URL{}, errorf("the url has no scheme: give a storage URL such as s3://bucket/path/file")
+		return "", "", errorf("the url has no scheme: give a storage URL such as s3://bucket/path/file")
 	}
-	var p Provider
 	// Scheme and host comparisons lower-case ASCII only
 	// (docs/configuration.md#storage-urls).
 	switch asciiLower(scheme) {
 	case "s3":
-		p = S3
+		return S3, rest, nil
 	case "gs":
-		p = GCS
+		return GCS, rest, nil
 	case "azure":
-		p = Azure
-	default:
-		return URL{}, errorf("unsupported scheme %q: use s3://, gs:// or azure://", asciiOnly(scheme))
+		return Azure, rest, nil
 	}
-	authority, path, _ := strings.Cut(rest, "/")
+	return "", "", errorf("unsupported scheme %q: use s3://, gs:// or azure://", asciiOnly(scheme))
+}
+
+// checkAuthority refuses the first path segment (a bucket or a host,
+// depending on the provider) where no provider could accept it.
+func checkAuthority(p Provider, authority string) error {
 	if authority == "" {
-		return URL{}, errorf("the url has no bucket or host after %s://", p)
+		return errorf("the url has no bucket or host after %s://", p)
 	}
 	if strings.ContainsRune(authority, '@') {
-		return URL{}, errorf("the url carries user information (@) in its host")
+		return errorf("the url carries user information (@) in its host")
 	}
 	for i := 0; i < len(authority); i++ {
 		if authority[i] >= 0x80 {
-			return URL{}, errorf("the url's host is not ASCII")
+			return errorf("the url's host is not ASCII")
 		}
 	}
 	if strings.HasSuffix(authority, ".") {
-		return URL{}, errorf("the url's host ends in a dot")
+		return errorf("the url's host ends in a dot")
 	}
 	if strings.ContainsAny(authority, " %") {
-		return URL{}, errorf("the url's host contains a space or %%")
+		return errorf("the url's host contains a space or %%")
 	}
-	u := URL{Provider: p}
-	switch p {
-	case S3:
-		if strings.Contains(authority, ":") {
-			if err := checkHostPort(authority); err != nil {
-				return URL{}, err
-			}
-			u.Host = asciiLower(authority)
-			u.Bucket, path, _ = strings.Cut(path, "/")
-			if u.Bucket == "" {
-				return URL{}, errorf("the url names host %s but no bucket", u.Host)
-			}
-		} else {
-			u.Bucket = authority
-		}
-	case GCS:
-		if strings.Contains(authority, ":") {
-			return URL{}, errorf("a gs:// URL names a bucket, not a host:port")
-		}
+	return nil
+}
+
+// The scheme's readers: each fills u's host, account and bucket from the
+// URL's first segment (authority) and what follows it (path), and returns
+// the part of path that is the key. Where the bucket sits is the one thing
+// the schemes disagree on.
+
+// parseS3 reads s3://bucket/key, or s3://host:port/bucket/key: as ClearML
+// does, the first segment is a host only when it carries a port.
+func parseS3(u *URL, authority, path string) (string, error) {
+	if !strings.Contains(authority, ":") {
 		u.Bucket = authority
-	case Azure:
-		host := asciiLower(authority)
-		if acct, ok := o.AzureHosts[host]; ok && acct != "" {
-			u.Account = acct
-		} else if acct, ok := strings.CutSuffix(host, AzureBlobSuffix); ok && ValidAccount(acct) {
-			u.Account = acct
-		} else {
-			return URL{}, errorf("azure host %q is not <account>%s nor a configured endpoint", host, AzureBlobSuffix)
-		}
-		u.Host = host
-		u.Bucket, path, _ = strings.Cut(path, "/")
-		if u.Bucket == "" {
-			return URL{}, errorf("the azure url names no container")
-		}
+		return path, nil
 	}
-	if !ValidBucket(u.Bucket) {
-		return URL{}, errorf("%q is not a valid bucket or container name", asciiOnly(u.Bucket))
+	if err := checkHostPort(authority); err != nil {
+		return "", err
 	}
-	if len(path) > MaxKeyBytes {
-		return URL{}, errorf("the object key is %d bytes long; the limit is %d", len(path), MaxKeyBytes)
+	u.Host = asciiLower(authority)
+	u.Bucket, path, _ = strings.Cut(path, "/")
+	if u.Bucket == "" {
+		return "", errorf("the url names host %s but no bucket", u.Host)
 	}
-	for _, seg := range strings.Split(path, "/") {
+	return path, nil
+}
+
+// parseGS reads gs://bucket/key; GCS has no other hosts to name, and the
+// key is all of path.
+func parseGS(u *URL, authority string) error {
+	if strings.Contains(authority, ":") {
+		return errorf("a gs:// URL names a bucket, not a host:port")
+	}
+	u.Bucket = authority
+	return nil
+}
+
+// parseAzure reads azure://host/container/key. The host names the account:
+// a configured endpoint's host first (o.AzureHosts), else the public cloud's
+// <account>.blob.core.windows.net.
+func (o Options) parseAzure(u *URL, authority, path string) (string, error) {
+	host := asciiLower(authority)
+	if acct, ok := o.AzureHosts[host]; ok && acct != "" {
+		u.Account = acct
+	} else if acct, ok := strings.CutSuffix(host, AzureBlobSuffix); ok && ValidAccount(acct) {
+		u.Account = acct
+	} else {
+		return "", errorf("azure host %q is not <account>%s nor a configured endpoint", host, AzureBlobSuffix)
+	}
+	u.Host = host
+	u.Bucket, path, _ = strings.Cut(path, "/")
+	if u.Bucket == "" {
+		return "", errorf("the azure url names no container")
+	}
+	return path, nil
+}
+
+// checkKey refuses keys that a store would refuse or that a client would
+// rewrite before signing, so that the URL signed is the object named.
+func checkKey(key string) error {
+	if len(key) > MaxKeyBytes {
+		return errorf("the object key is %d bytes long; the limit is %d", len(key), MaxKeyBytes)
+	}
+	for _, seg := range strings.Split(key, "/") {
 		if seg == "." || seg == ".." {
-			return URL{}, errorf("the key contains a %q path segment, which clients normalise away", seg)
+			return errorf("the key contains a %q path segment, which clients normalise away", seg)
 		}
 	}
-	u.Key = path
-	return u, nil
+	return nil
 }
 
 // PrefixDepth counts the non-empty path segments of the key.

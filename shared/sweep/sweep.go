@@ -309,7 +309,9 @@ func (s *Sweeper) Run(ctx context.Context) *Report {
 	return r
 }
 
-// process takes one task through the steps (see the package comment).
+// process takes one task through the steps (see the package comment). Each
+// step has a helper below; process keeps their order, which is what leaves
+// no orphan, and names the step of a failure in the task's reason.
 func (s *Sweeper) process(ctx context.Context, t *task, created time.Time, r *Report, opts storageurl.Options) taskResult {
 	res := taskResult{ID: t.ID, Name: t.Name, Project: t.projectName()}
 	fail := func(step string, err error) taskResult {
@@ -318,25 +320,13 @@ func (s *Sweeper) process(ctx context.Context, t *task, created time.Time, r *Re
 	}
 
 	// 1. List (read only).
-	files, err := s.listFiles(ctx, t, opts)
+	files, skip, err := s.listTask(ctx, t, opts)
 	if err != nil {
 		return fail("list", err)
 	}
-	if files.publishedModels > 0 && !s.cfg.IncludePublished {
-		res.Outcome, res.Reason = outcomeSkipped, skipPublishedModels
+	if skip != "" {
+		res.Outcome, res.Reason = outcomeSkipped, skip
 		return res
-	}
-	if !s.cfg.IncludePublished {
-		// The server refuses to delete a task with published children
-		// without force; find out before any file is queued.
-		kids, err := s.publishedChildren(ctx, t.ID)
-		if err != nil {
-			return fail("list", err)
-		}
-		if kids {
-			res.Outcome, res.Reason = outcomeSkipped, skipPublished+"_children"
-			return res
-		}
 	}
 	res.Files, res.FilesSkipped = files.count(), files.skippedCount()
 	for k, v := range files.skipped {
@@ -352,34 +342,12 @@ func (s *Sweeper) process(ctx context.Context, t *task, created time.Time, r *Re
 	// 2. Queue the files (or delete them in process).
 	created = created.UTC()
 	msg := cleanup.Message{Version: cleanup.Version, Company: t.Company.ID, User: t.User.ID, Task: t.ID, Created: &created}
-	if files.count() > 0 {
-		msg.URLs, msg.Prefixes = files.urls, files.prefixes
-		n, err := s.sink.Send(ctx, msg)
-		res.Messages += n
-		r.MessagesPublished += n
-		if err != nil {
-			return fail("queue", err)
-		}
-		r.FilesQueued += files.count()
+	if err := s.queueFiles(ctx, msg, files, &res, r); err != nil {
+		return fail("queue", err)
 	}
 
 	// 3. Delete the task.
-	// Without force the server refuses a task that is not archived (nor a
-	// draft), and one with published children or models: those are
-	// deleted only when the policy includes published work, and then the
-	// server keeps the published models and re-points them.
-	force := !t.archived() || s.cfg.IncludePublished
-	var out struct {
-		URLs struct {
-			ModelURLs    []string `json:"model_urls"`
-			ArtifactURLs []string `json:"artifact_urls"`
-			EventURLs    []string `json:"event_urls"`
-		} `json:"urls"`
-	}
-	err = s.api.Call(ctx, "tasks.delete", map[string]any{
-		"task": t.ID, "force": force, "return_file_urls": true,
-		"delete_output_models": true, "delete_external_artifacts": false,
-	}, &out)
+	answered, err := s.deleteTask(ctx, t)
 	switch {
 	case clearmlapi.IsCode(err, 400, 101):
 		// Gone already: another run (or a person) deleted it after its
@@ -392,42 +360,120 @@ func (s *Sweeper) process(ctx context.Context, t *task, created time.Time, r *Re
 	res.Outcome = outcomeDeleted
 
 	// 4. Queue what the answer names and the listing missed.
+	s.queueMissed(ctx, msg, files, answered, opts, &res, r)
+	return res
+}
+
+// listTask is step 1: the task's files, or why the task is skipped. It
+// reads only, so that a task it fails on or skips is left as it was.
+func (s *Sweeper) listTask(ctx context.Context, t *task, opts storageurl.Options) (*fileSet, string, error) {
+	files, err := s.listFiles(ctx, t, opts)
+	if err != nil {
+		return nil, "", err
+	}
+	if files.publishedModels > 0 && !s.cfg.IncludePublished {
+		return nil, skipPublishedModels, nil
+	}
+	if !s.cfg.IncludePublished {
+		// The server refuses to delete a task with published children
+		// without force; find out before any file is queued.
+		kids, err := s.publishedChildren(ctx, t.ID)
+		if err != nil {
+			return nil, "", err
+		}
+		if kids {
+			return nil, skipPublished + "_children", nil
+		}
+	}
+	return files, "", nil
+}
+
+// queueFiles is step 2: one message with every listed file (none for a
+// task without files). The files count as queued only once the sink has
+// taken them all; the messages it did publish count either way.
+func (s *Sweeper) queueFiles(ctx context.Context, msg cleanup.Message, files *fileSet, res *taskResult, r *Report) error {
+	if files.count() == 0 {
+		return nil
+	}
+	msg.URLs, msg.Prefixes = files.urls, files.prefixes
+	n, err := s.sink.Send(ctx, msg)
+	res.Messages += n
+	r.MessagesPublished += n
+	if err != nil {
+		return err
+	}
+	r.FilesQueued += files.count()
+	return nil
+}
+
+// deleteTask is step 3: tasks.delete, with the URLs of the task's files
+// that the server's answer names (models, artifacts, events, in that
+// order). The server is told to keep external files, which step 2 queued.
+func (s *Sweeper) deleteTask(ctx context.Context, t *task) ([][]string, error) {
+	// Without force the server refuses a task that is not archived (nor a
+	// draft), and one with published children or models: those are
+	// deleted only when the policy includes published work, and then the
+	// server keeps the published models and re-points them.
+	force := !t.archived() || s.cfg.IncludePublished
+	var out struct {
+		URLs struct {
+			ModelURLs    []string `json:"model_urls"`
+			ArtifactURLs []string `json:"artifact_urls"`
+			EventURLs    []string `json:"event_urls"`
+		} `json:"urls"`
+	}
+	err := s.api.Call(ctx, "tasks.delete", map[string]any{
+		"task": t.ID, "force": force, "return_file_urls": true,
+		"delete_output_models": true, "delete_external_artifacts": false,
+	}, &out)
+	if err != nil {
+		return nil, err
+	}
+	return [][]string{out.URLs.ModelURLs, out.URLs.ArtifactURLs, out.URLs.EventURLs}, nil
+}
+
+// queueMissed is step 4: the URLs of the answer that the listing had not
+// seen. The task is gone by now, so nothing can list them again: the send
+// is retried, and URLs it still cannot queue go into the report by name,
+// for deletion by hand, rather than failing the task.
+func (s *Sweeper) queueMissed(ctx context.Context, msg cleanup.Message, files *fileSet, answered [][]string, opts storageurl.Options, res *taskResult, r *Report) {
 	extra := newFileSet(opts)
 	for k := range files.seen {
 		extra.seen[k] = true
 	}
-	for _, list := range [][]string{out.URLs.ModelURLs, out.URLs.ArtifactURLs, out.URLs.EventURLs} {
+	for _, list := range answered {
 		for _, u := range list {
 			extra.add(s, u)
 		}
 	}
-	if extra.count() > 0 {
-		msg.URLs, msg.Prefixes = extra.urls, extra.prefixes
-		r.URLsFromDelete += extra.count()
-		var n int
-		for attempt := 0; attempt < 3; attempt++ {
-			if n, err = s.sink.Send(ctx, msg); err == nil {
-				break
-			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Duration(attempt+1) * 500 * time.Millisecond):
-			}
-		}
-		res.Messages += n
-		r.MessagesPublished += n
-		if err != nil {
-			r.UnqueuedURLs = append(r.UnqueuedURLs, msg.URLs...)
-			r.UnqueuedURLs = append(r.UnqueuedURLs, msg.Prefixes...)
-			s.log.LogAttrs(ctx, slog.LevelError, "sweep: files of a deleted task could not be queued: delete them by hand",
-				slog.String("run_id", r.RunID), slog.String("task", t.ID), slog.Any("urls", append(msg.URLs, msg.Prefixes...)),
-				slog.String("error", err.Error()))
-		} else {
-			r.FilesQueued += extra.count()
-		}
-		res.Files += extra.count()
+	if extra.count() == 0 {
+		return
 	}
-	return res
+	msg.URLs, msg.Prefixes = extra.urls, extra.prefixes
+	r.URLsFromDelete += extra.count()
+	var n int
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		if n, err = s.sink.Send(ctx, msg); err == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Duration(attempt+1) * 500 * time.Millisecond):
+		}
+	}
+	res.Messages += n
+	r.MessagesPublished += n
+	if err != nil {
+		r.UnqueuedURLs = append(r.UnqueuedURLs, msg.URLs...)
+		r.UnqueuedURLs = append(r.UnqueuedURLs, msg.Prefixes...)
+		s.log.LogAttrs(ctx, slog.LevelError, "sweep: files of a deleted task could not be queued: delete them by hand",
+			slog.String("run_id", r.RunID), slog.String("task", res.ID), slog.Any("urls", append(msg.URLs, msg.Prefixes...)),
+			slog.String("error", err.Error()))
+	} else {
+		r.FilesQueued += extra.count()
+	}
+	res.Files += extra.count()
 }
 
 // publishedChildren reports whether a published task names t as parent.
