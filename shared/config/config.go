@@ -710,15 +710,11 @@ func checkHostPort(h string, needPort bool) error {
 	if strings.HasSuffix(host, ".") {
 		return fmt.Errorf("must not end in a dot (got %q)", h)
 	}
-	for i := 0; i < len(host); i++ {
-		c := host[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
-			return fmt.Errorf("must be a DNS name or IPv4 address with an optional port (got %q)", h)
-		}
+	if !storageurl.ValidHost(host) {
+		return fmt.Errorf("must be a DNS name or IPv4 address with an optional port (got %q)", h)
 	}
 	if hasPort {
-		n, err := strconv.Atoi(port)
-		if err != nil || n < 1 || n > 65535 || port[0] < '1' || port[0] > '9' {
+		if !storageurl.ValidPort(port) {
 			return fmt.Errorf("port %q is not a number from 1 to 65535", port)
 		}
 	} else if needPort {

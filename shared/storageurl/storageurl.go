@@ -298,21 +298,44 @@ func checkHostPort(a string) error {
 		return errorf("the url's host is empty")
 	}
 	for i := 0; i < len(host); i++ {
-		c := host[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
-			return errorf("the url's host contains %q", c)
+		if !hostByte(host[i]) {
+			return errorf("the url's host contains %q", host[i])
 		}
 	}
 	if strings.HasSuffix(host, ".") {
 		return errorf("the url's host ends in a dot")
 	}
-	n, err := strconv.Atoi(port)
-	// Digits only, no sign and no leading zero: the port is compared as
-	// written with the configured host:port.
-	if err != nil || n < 1 || n > 65535 || port[0] < '1' || port[0] > '9' {
+	if !ValidPort(port) {
 		return errorf("the url's port %q is not a number from 1 to 65535", port)
 	}
 	return nil
+}
+
+// ValidHost reports whether h is a host name as a storage URL and a
+// configured host may give it: a DNS name or an IPv4 address (letters,
+// digits, '.', '-', '_'), not ending in a dot.
+func ValidHost(h string) bool {
+	if h == "" || strings.HasSuffix(h, ".") {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		if !hostByte(h[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func hostByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_'
+}
+
+// ValidPort reports whether p is a port from 1 to 65535 in digits only, with
+// no sign and no leading zero: a port is compared as written with the
+// configured host:port.
+func ValidPort(p string) bool {
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 1 && n <= 65535 && p[0] >= '1' && p[0] <= '9'
 }
 
 // ValidBucket accepts S3, GCS and Azure names (their character sets; length

@@ -232,3 +232,20 @@ func TestErrorMessagesTruncateLongInput(t *testing.T) {
 		t.Fatalf("error %q: want a short message", err)
 	}
 }
+
+// TestValidHostAndPort: the host and port rule storage URLs and configured
+// hosts share.
+func TestValidHostAndPort(t *testing.T) {
+	for h, want := range map[string]bool{"minio": true, "s3.example.com": true, "10.0.0.1": true, "my_host-1": true,
+		"": false, "host.": false, "a b": false, "h@x": false, "ünï": false, "h/x": false} {
+		if got := ValidHost(h); got != want {
+			t.Errorf("ValidHost(%q) = %v", h, got)
+		}
+	}
+	for p, want := range map[string]bool{"1": true, "9000": true, "65535": true,
+		"": false, "0": false, "09000": false, "+80": false, "65536": false, "80a": false} {
+		if got := ValidPort(p); got != want {
+			t.Errorf("ValidPort(%q) = %v", p, got)
+		}
+	}
+}
