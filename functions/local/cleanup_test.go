@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/rclone/gofakes3"
 	"github.com/rclone/gofakes3/s3mem"
@@ -206,35 +204,8 @@ func TestServeEnableCleanup(t *testing.T) {
 	const token = "serve-cleanup-secret-123"
 	f := startFakeS3(t, `, "cleanup": {"token": "`+token+`"}`)
 	f.put(t, "p/t.1/a.bin", "p/t.1/b.bin")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int)
-	var stdout, stderr bytes.Buffer
-	go func() { done <- run(ctx, []string{"serve", "--addr", addr, "--enable-cleanup"}, &stdout, &stderr) }()
-	t.Cleanup(func() {
-		cancel()
-		if code := <-done; code != 0 {
-			t.Errorf("serve exited %d: %s", code, stderr.String())
-		}
-	})
-	base := "http://" + addr
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not start: %v\n%s", err, stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	srv := runServe(t, "--enable-cleanup")
+	base := "http://" + srv.addr
 
 	post := func(auth, body string) (int, string) {
 		req, _ := http.NewRequest(http.MethodPost, base+"/cleanup", strings.NewReader(body))
@@ -273,7 +244,11 @@ func TestServeEnableCleanup(t *testing.T) {
 	if resp.StatusCode != 401 {
 		t.Errorf("GET /presign without credentials: %d, want 401", resp.StatusCode)
 	}
-	if strings.Contains(stderr.String(), token) {
-		t.Error("the logs hold the cleanup token")
+	// Stopped first: serve's log lines are batched until shutdown.
+	if code := srv.stop(); code != 0 {
+		t.Errorf("serve exited %d: %s", code, srv.stderr.String())
+	}
+	if logs := srv.stderr.String(); !strings.Contains(logs, `"msg":"cleanup"`) || strings.Contains(logs, token) {
+		t.Errorf("the logs lack the cleanup summaries or hold the cleanup token:\n%s", logs)
 	}
 }

@@ -14,40 +14,57 @@ import (
 	"time"
 )
 
-// startServe runs `storagegate serve` in-process on a free port with args
-// added, and returns its address.
-func startServe(t *testing.T, args ...string) string {
+// serving is `storagegate serve` running in-process.
+type serving struct {
+	addr   string
+	done   chan int
+	cancel context.CancelFunc
+	stderr bytes.Buffer // read only after stop
+}
+
+// stop shuts the server down as SIGTERM would and returns its exit status.
+func (s *serving) stop() int {
+	s.cancel()
+	return <-s.done
+}
+
+// runServe starts `storagegate serve` in-process on a free port with args
+// added and waits until it answers; the caller stops it.
+func runServe(t *testing.T, args ...string) *serving {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
+	s := &serving{addr: l.Addr().String(), done: make(chan int, 1)}
 	l.Close()
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int)
-	var stdout, stderr bytes.Buffer
-	go func() {
-		done <- run(ctx, append([]string{"serve", "--addr", addr}, args...), &stdout, &stderr)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if code := <-done; code != 0 {
-			t.Errorf("serve exited %d", code)
-		}
-	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/healthz")
+	s.cancel = cancel
+	var stdout bytes.Buffer
+	go func() { s.done <- run(ctx, append([]string{"serve", "--addr", s.addr}, args...), &stdout, &s.stderr) }()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		resp, err := http.Get("http://" + s.addr + "/healthz")
 		if err == nil {
 			resp.Body.Close()
-			return addr
+			return s
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("serve did not start: %v", err)
+			code := s.stop()
+			t.Fatalf("serve did not start (exit %d): %v\n%s", code, err, s.stderr.String())
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// startServe is runServe, stopped when the test ends; it returns the address.
+func startServe(t *testing.T, args ...string) string {
+	t.Helper()
+	s := runServe(t, args...)
+	t.Cleanup(func() {
+		if code := s.stop(); code != 0 {
+			t.Errorf("serve exited %d: %s", code, s.stderr.String())
+		}
+	})
+	return s.addr
 }
 
 // rawRequest writes raw bytes on a new connection and reads the answer.
@@ -154,32 +171,19 @@ func TestDemoUncleanPath(t *testing.T) {
 // TestServeWritesItsLinesOnShutdown: the batched log lines of the requests
 // served reach stderr by the time serve returns.
 func TestServeWritesItsLinesOnShutdown(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan int)
-	var stdout, stderr bytes.Buffer
-	go func() { done <- run(ctx, []string{"serve", "--addr", addr, "--demo"}, &stdout, &stderr) }()
-	served := 0
-	for deadline := time.Now().Add(20 * time.Second); served < 3; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("serve did not start")
+	s := runServe(t, "--demo")
+	for range 3 {
+		resp, err := http.Get("http://" + s.addr + "/nowhere")
+		if err != nil {
+			s.stop()
+			t.Fatal(err)
 		}
-		if resp, err := http.Get("http://" + addr + "/nowhere"); err == nil {
-			resp.Body.Close()
-			served++
-		}
+		resp.Body.Close()
 	}
-	cancel()
-	if code := <-done; code != 0 {
-		t.Fatalf("serve exited %d: %s", code, stderr.String())
+	if code := s.stop(); code != 0 {
+		t.Fatalf("serve exited %d: %s", code, s.stderr.String())
 	}
-	if n := strings.Count(stderr.String(), `"path":"/nowhere","status":404`); n != 3 {
-		t.Fatalf("%d of 3 audit lines on stderr after shutdown:\n%s", n, stderr.String())
+	if n := strings.Count(s.stderr.String(), `"path":"/nowhere","status":404`); n != 3 {
+		t.Fatalf("%d of 3 audit lines on stderr after shutdown:\n%s", n, s.stderr.String())
 	}
 }
