@@ -138,6 +138,11 @@ func TestPresignWithOnlyTheThreeValues(t *testing.T) {
 		t.Fatalf("check-config --probe: exit %d\n%s\n%s", code, out, errOut)
 	}
 
+	// Stopped (SIGTERM) first: serve batches its log lines until then.
+	p.Stop(5 * time.Second)
+	if n := strings.Count(p.Output(), `"msg":"presign","request_id"`); n < 2 {
+		t.Fatalf("%d presign audit lines in serve's output, want one per request:\n%s", n, p.Output())
+	}
 	for _, secret := range []string{svcSecretKey, m.SecretKey, c.alice, c.eve} {
 		if strings.Contains(p.Output(), secret) || strings.Contains(out, secret) || strings.Contains(errOut, secret) {
 			t.Fatalf("a secret reached the output:\n%s\n%s\n%s", p.Output(), out, errOut)
