@@ -117,7 +117,7 @@ requests() { # requests BUCKET API...: the sum of those APIs' request counters
 		END { print n + 0 }' "$WORK/metrics"
 }
 
-printf '\n%-42s %8s %8s %10s %12s %10s %14s\n' "tool" "objects" "seconds" "objects/s" "delete reqs" "list reqs" "peak RSS (MB)"
+printf '\n%-42s %8s %8s %10s %12s %10s %14s\n' "tool" "objects" "seconds" "objects/s" "delete reqs" "list reqs" "peak RSS (MiB)"
 for r in "${RUNS[@]}"; do
 	read -r secs rss <"$WORK/time.$r"
 	left=$("${SG[@]}" delete --dry-run "s3://127.0.0.1:$PORT/bench-$r/$PREFIX/" 2>/dev/null | sed -n 's/^dry run: would delete \([0-9]*\).*/\1/p')
@@ -131,5 +131,5 @@ done
 echo
 echo "storagegate: $(tail -1 "$WORK/out.sgbig")"
 read -r _ bigrss <"$WORK/time.sgbig"
-awk -v k="$bigrss" -v n="$BIG" 'BEGIN { printf "peak RSS deleting %d objects: %.1f MB (target under 32 MB): %s\n", n, k / 1024, (k / 1024 < 32 ? "ok" : "OVER") }'
+awk -v k="$bigrss" -v n="$BIG" 'BEGIN { printf "peak RSS deleting %d objects: %.1f MiB (target under 32 MB, taken as 32 MiB): %s\n", n, k / 1024, (k / 1024 < 32 ? "ok" : "OVER") }'
 

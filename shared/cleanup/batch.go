@@ -78,7 +78,7 @@ func (r *run) deleteBatch(j batchJob) {
 		}
 		var errs []error
 		if err := r.call(func(ctx context.Context) error {
-			errs = t.del.DeleteObjects(ctx, j.base.Bucket, batch)
+			errs = t.del.DeleteObjects(ctx, batch)
 			return nil
 		}); err != nil {
 			errs = repeat(err, len(batch))

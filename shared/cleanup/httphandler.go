@@ -47,6 +47,10 @@ func NewHTTPHandler(d *Pipeline, token string) (*HTTPHandler, error) {
 // invalid message or permanent failures, 503 transient failures, each with
 // the Summary as JSON.
 func (h *HTTPHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Every answer carries the id, the early refusals too; the run and its
+	// summary carry the same one.
+	id := requestid.Of(r)
+	w.Header().Set("X-Request-Id", id)
 	w.Header().Set("Cache-Control", "no-store")
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -72,10 +76,7 @@ func (h *HTTPHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_body", "the body could not be read")
 		return
 	}
-	ctx := r.Context()
-	if id := requestid.FromClient(r); id != "" {
-		ctx = requestid.With(ctx, id)
-	}
+	ctx := requestid.With(r.Context(), id)
 	// A client that hangs up does not stop a deletion half-way: the run
 	// still ends at its deadline, and redelivery is idempotent anyway.
 	s := h.d.Process(context.WithoutCancel(ctx), body)

@@ -46,7 +46,7 @@ func (r *run) inspect(g *group) []item {
 			err := r.retry(func(context.Context) error {
 				return r.call(func(ctx context.Context) error {
 					var err error
-					info, err = g.del.Stat(ctx, g.base.Bucket, it.u.Key)
+					info, err = g.del.Stat(ctx, it.u.Key)
 					return err
 				})
 			})

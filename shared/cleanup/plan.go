@@ -3,13 +3,13 @@ package cleanup
 import (
 	"fmt"
 
+	"github.com/storagegate/storagegate/shared/scope"
 	"github.com/storagegate/storagegate/shared/storageurl"
-	"github.com/storagegate/storagegate/shared/store"
 )
 
-// target is a resolved item's store.
+// target is a resolved item's bucket on its entry's store.
 type target struct {
-	del      store.Deleter
+	del      scope.Bucket
 	entry    string
 	provider string
 }
@@ -121,5 +121,5 @@ func (r *run) resolve(it item) (target, *Failure) {
 	if serr != nil {
 		return target{}, &Failure{URL: it.raw, Code: serr.Code, Reason: serr.Reason}
 	}
-	return target{del: obj.Deleter(), entry: obj.Entry, provider: string(u.Provider)}, nil
+	return target{del: obj.Bucket(), entry: obj.Entry, provider: string(u.Provider)}, nil
 }

@@ -59,7 +59,7 @@ func (r *run) listPrefix(it item, t target, first, confirm bool, batches *sync.W
 	found, handed := false, 0
 	err := r.retry(func(ctx context.Context) error {
 		resumeAfter := last
-		return t.del.List(ctx, u.Bucket, u.Key, func(page []store.ObjectInfo) error {
+		return t.del.List(ctx, u.Key, func(page []store.ObjectInfo) error {
 			batch := make([]string, 0, min(limit, len(page)))
 			var c Counts
 			for _, o := range page {

@@ -117,5 +117,32 @@ func (o Object) Sign(ctx context.Context, req SignRequest) (store.Signed, error)
 	})
 }
 
-// Deleter is the object's store, for deleting and listing in its bucket.
-func (o Object) Deleter() store.Deleter { return o.store }
+// Bucket is the object's bucket on its entry's store: what cleanup deletes,
+// lists and inspects, and nothing else. A driver is never handed another
+// bucket through it.
+func (o Object) Bucket() Bucket { return Bucket{name: o.URL.Bucket, d: o.store} }
+
+// Bucket deletes, lists and inspects objects in one scoped bucket.
+type Bucket struct {
+	name string
+	d    store.Deleter
+}
+
+// BatchLimit is the most keys one DeleteObjects call takes.
+func (b Bucket) BatchLimit() int { return b.d.BatchLimit() }
+
+// DeleteObjects deletes keys of the bucket: one result per key, in order
+// (store.Deleter.DeleteObjects).
+func (b Bucket) DeleteObjects(ctx context.Context, keys []string) []error {
+	return b.d.DeleteObjects(ctx, b.name, keys)
+}
+
+// List calls fn with each page of the bucket's objects under prefix.
+func (b Bucket) List(ctx context.Context, prefix string, fn func(page []store.ObjectInfo) error) error {
+	return b.d.List(ctx, b.name, prefix, fn)
+}
+
+// Stat returns one object's info, or an error with code store.NotFound.
+func (b Bucket) Stat(ctx context.Context, key string) (store.ObjectInfo, error) {
+	return b.d.Stat(ctx, b.name, key)
+}

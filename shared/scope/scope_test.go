@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -97,7 +98,7 @@ func TestResolve(t *testing.T) {
 			if serr != nil || obj.Entry != c.entry || obj.URL.String() != c.url {
 				t.Fatalf("got %+v %v, want entry %s", obj, serr, c.entry)
 			}
-			if obj.Deleter() == nil {
+			if obj.Bucket().BatchLimit() < 1 {
 				t.Fatal("a resolved object has no store to delete with")
 			}
 		})
@@ -193,5 +194,46 @@ func TestSignCapsEveryProvider(t *testing.T) {
 		if strings.Contains(s.URL, "default-secret") {
 			t.Fatal("a secret in a URL")
 		}
+	}
+}
+
+// bucketRecorder is a driver that records the bucket of every call.
+type bucketRecorder struct {
+	store.Signer
+	buckets []string
+}
+
+func (b *bucketRecorder) BatchLimit() int { return 1000 }
+func (b *bucketRecorder) DeleteObjects(_ context.Context, bucket string, keys []string) []error {
+	b.buckets = append(b.buckets, bucket)
+	return make([]error, len(keys))
+}
+func (b *bucketRecorder) List(_ context.Context, bucket, _ string, _ func([]store.ObjectInfo) error) error {
+	b.buckets = append(b.buckets, bucket)
+	return nil
+}
+func (b *bucketRecorder) Stat(_ context.Context, bucket, _ string) (store.ObjectInfo, error) {
+	b.buckets = append(b.buckets, bucket)
+	return store.ObjectInfo{}, nil
+}
+
+// TestBucketIsTheURLsBucket: deleting, listing and inspecting through a
+// scoped object reach the driver for the URL's bucket only.
+func TestBucketIsTheURLsBucket(t *testing.T) {
+	rec := &bucketRecorder{}
+	rules, _ := scope.Compile("cleanup", nil)
+	obj, serr := rules.Resolve(oneStore{rec}, storageurl.URL{Provider: storageurl.S3, Host: "h", Bucket: "art", Key: "proj/t.1/"}, "", "")
+	if serr != nil {
+		t.Fatal(serr)
+	}
+	b := obj.Bucket()
+	ctx := context.Background()
+	if errs := b.DeleteObjects(ctx, []string{"proj/t.1/a", "proj/t.1/b"}); len(errs) != 2 {
+		t.Fatalf("%d results for 2 keys", len(errs))
+	}
+	_ = b.List(ctx, "proj/t.1/", func([]store.ObjectInfo) error { return nil })
+	_, _ = b.Stat(ctx, "proj/t.1/a")
+	if want := []string{"art", "art", "art"}; !slices.Equal(rec.buckets, want) || b.BatchLimit() != 1000 {
+		t.Fatalf("the driver was handed buckets %v, want %v", rec.buckets, want)
 	}
 }

@@ -14,9 +14,9 @@ import (
 // StatusCode classifies an HTTP answer's status the same way for every
 // provider, after its driver has looked at what only it can read (an S3 or
 // Azure error code, a GCS message): 404 NotFound; 401 and 403
-// PermissionDenied; 408, 429 and 5xx Transient; any other 3xx or 4xx
-// InvalidArgument (a request that can never succeed as it is, such as a
-// redirect to another endpoint); anything else Unknown.
+// PermissionDenied; 408, 429 and 5xx Transient; any other 4xx
+// InvalidArgument (a request that can never succeed as it is); anything
+// else Unknown (retried).
 func StatusCode(status int) ErrorCode {
 	switch {
 	case status == http.StatusNotFound:
@@ -25,7 +25,7 @@ func StatusCode(status int) ErrorCode {
 		return PermissionDenied
 	case status == http.StatusRequestTimeout || status == http.StatusTooManyRequests || status >= 500:
 		return Transient
-	case status >= 300 && status < 500:
+	case status >= 400 && status < 500:
 		return InvalidArgument
 	}
 	return Unknown

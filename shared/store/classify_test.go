@@ -14,7 +14,7 @@ import (
 
 func TestStatusCode(t *testing.T) {
 	for st, want := range map[int]store.ErrorCode{
-		200: store.Unknown, 301: store.InvalidArgument, 400: store.InvalidArgument, 401: store.PermissionDenied,
+		200: store.Unknown, 301: store.Unknown, 400: store.InvalidArgument, 401: store.PermissionDenied,
 		403: store.PermissionDenied, 404: store.NotFound, 408: store.Transient, 409: store.InvalidArgument,
 		429: store.Transient, 500: store.Transient, 503: store.Transient,
 	} {

@@ -126,8 +126,14 @@ func (a *apiAccess) call(ctx context.Context, method, path string, query url.Val
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		// Connection failures, timeouts, a cancelled or expired context.
-		return nil, &store.Error{Code: store.Transient, Err: err}
+		// Connection failures, timeouts, a cancelled or expired context
+		// (Transient); a certificate not trusted (InvalidArgument), as on
+		// S3 and Azure.
+		code := store.TransportCode(err)
+		if code == store.Unknown {
+			code = store.Transient
+		}
+		return nil, &store.Error{Code: code, Err: err}
 	}
 	if resp.StatusCode/100 == 2 {
 		return resp.Body, nil

@@ -145,7 +145,13 @@ func classify(err error) store.ErrorCode {
 	// Both smithy's and the AWS SDK's response errors carry the status.
 	var re interface{ HTTPStatusCode() int }
 	if errors.As(err, &re) {
-		if c := store.StatusCode(re.HTTPStatusCode()); c != store.Unknown {
+		st := re.HTTPStatusCode()
+		if st >= 300 && st < 400 {
+			// A redirect the SDK did not follow: another region or
+			// endpoint, which retrying cannot change.
+			return store.InvalidArgument
+		}
+		if c := store.StatusCode(st); c != store.Unknown {
 			return c
 		}
 	}
