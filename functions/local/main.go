@@ -25,7 +25,6 @@ import (
 	"github.com/storagegate/storagegate/shared/clearmlconf"
 	"github.com/storagegate/storagegate/shared/config"
 	"github.com/storagegate/storagegate/shared/presign"
-	"github.com/storagegate/storagegate/shared/store"
 )
 
 const usage = `usage: storagegate <command> [flags]
@@ -274,7 +273,8 @@ func presignCmd(ctx context.Context, args []string, stdout, stderr io.Writer, lo
 		fmt.Fprintln(stderr, "storagegate presign: give exactly one storage URL")
 		return 2
 	}
-	if *method != store.MethodGet && *method != store.MethodHead {
+	m, err := presign.ParseMethod(*method) // as the HTTP forms read it: GET or HEAD, any case
+	if err != nil {
 		fmt.Fprintf(stderr, "storagegate presign: --method must be GET or HEAD (got %q)\n", *method)
 		return 2
 	}
@@ -298,7 +298,7 @@ func presignCmd(ctx context.Context, args []string, stdout, stderr io.Writer, lo
 		fmt.Fprintf(stderr, "storagegate: %v\n", err)
 		return 2
 	}
-	res, err := h.SignURL(ctx, fs.Arg(0), expires, *download, *method)
+	res, err := h.SignURL(ctx, fs.Arg(0), expires, *download, m)
 	if err != nil {
 		fmt.Fprintf(stderr, "storagegate presign: %v\n", err)
 		return 1

@@ -105,3 +105,26 @@ func TestDeleteRunsUnderASoftMemoryLimit(t *testing.T) {
 		t.Fatalf("GOMEMLIMIT set: exit %d, limit %d", code, debug.SetMemoryLimit(-1))
 	}
 }
+
+// TestPresignMethodAnyCase: --method reads as the HTTP forms' method= does
+// (GET or HEAD, any case), and a HEAD-signed URL answers HEAD.
+func TestPresignMethodAnyCase(t *testing.T) {
+	f := startFakeS3(t, "")
+	f.put(t, "a/b.txt")
+	u := "s3://" + f.host + "/" + bucket + "/a/b.txt"
+	for _, m := range []string{"head", "Head", "HEAD"} {
+		code, stdout, stderr := runCLI(t, "presign", "--method", m, u)
+		if code != 0 {
+			t.Fatalf("--method %s: exit %d, %s", m, code, stderr)
+		}
+		req, _ := http.NewRequest(http.MethodHead, strings.TrimSpace(stdout), nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("--method %s: the URL answers HEAD with %d", m, resp.StatusCode)
+		}
+	}
+}

@@ -74,6 +74,9 @@ func TestHTTPHandler(t *testing.T) {
 			if w.Code != tc.status || w.Header().Get("Content-Type") != "application/json" || w.Header().Get("Cache-Control") != "no-store" {
 				t.Fatalf("status %d %q %q, want %d: %s", w.Code, w.Header().Get("Content-Type"), w.Header().Get("Cache-Control"), tc.status, w.Body)
 			}
+			if id := w.Header().Get("X-Request-Id"); id != "req-42" {
+				t.Errorf("X-Request-Id %q, want the client's req-42 on every answer", id)
+			}
 			if tc.code != "" {
 				var e struct {
 					Error struct{ Code, Message string }

@@ -321,6 +321,16 @@ func (h *Handler) planFor(snap *storagesettings.Snapshot, id clearmlauth.Identit
 	return pl, nil
 }
 
+// ParseMethod reads a method as both HTTP forms do, for the operator's
+// `storagegate presign`.
+func ParseMethod(v string) (string, error) {
+	m, apiErr := parseMethod(v)
+	if apiErr != nil {
+		return "", apiErr
+	}
+	return m, nil
+}
+
 // parseMethod reads a method= value (either form): GET or HEAD, in any case;
 // empty means GET.
 func parseMethod(v string) (string, *apiError) {
