@@ -43,23 +43,31 @@ type QueueMessage struct {
 // route; requests bearing the App Service front end's headers are therefore
 // refused as well: the host's own invocations never carry them.
 func QueueTrigger(binding string, fn func(context.Context, QueueMessage) error) http.Handler {
+	return bindingTrigger(4*MaxQueueMessage, func(inv Invocation) (QueueMessage, error) { return inv.QueueMessage(binding) }, fn)
+}
+
+// bindingTrigger answers the host's invocations of a non-HTTP trigger: a
+// request from outside is 404; the invocation (at most limit bytes) is
+// decoded and its binding extracted by bind (400 when either fails); fn's
+// nil is 200, its error a 500 with the error in Logs.
+func bindingTrigger[T any](limit int64, bind func(Invocation) (T, error), fn func(context.Context, T) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if ExternalRequest(r) {
 			http.NotFound(w, r)
 			return
 		}
 		var inv Invocation
-		if err := json.NewDecoder(io.LimitReader(r.Body, 4*MaxQueueMessage)).Decode(&inv); err != nil {
+		if err := json.NewDecoder(io.LimitReader(r.Body, limit)).Decode(&inv); err != nil {
 			writeResult(w, http.StatusBadRequest, "azurefunc: the invocation is not JSON")
 			return
 		}
-		msg, err := inv.QueueMessage(binding)
+		v, err := bind(inv)
 		if err != nil {
 			writeResult(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		if err := fn(r.Context(), msg); err != nil {
-			writeResult(w, http.StatusInternalServerError, err.Error())
+		if err := fn(r.Context(), v); err != nil {
+			writeResult(w, http.StatusInternalServerError, strings.TrimSpace(err.Error()))
 			return
 		}
 		writeResult(w, http.StatusOK, "")

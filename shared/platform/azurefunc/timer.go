@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"strings"
 )
 
 // TimerInfo is a timer trigger's binding value.
@@ -48,25 +46,5 @@ func (inv Invocation) Timer(binding string) (TimerInfo, error) {
 // comes anyway) otherwise. Requests from outside are refused as for
 // QueueTrigger.
 func TimerTrigger(binding string, fn func(context.Context, TimerInfo) error) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if ExternalRequest(r) {
-			http.NotFound(w, r)
-			return
-		}
-		var inv Invocation
-		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&inv); err != nil {
-			writeResult(w, http.StatusBadRequest, "azurefunc: the invocation is not JSON")
-			return
-		}
-		ti, err := inv.Timer(binding)
-		if err != nil {
-			writeResult(w, http.StatusBadRequest, err.Error())
-			return
-		}
-		if err := fn(r.Context(), ti); err != nil {
-			writeResult(w, http.StatusInternalServerError, strings.TrimSpace(err.Error()))
-			return
-		}
-		writeResult(w, http.StatusOK, "")
-	})
+	return bindingTrigger(1<<20, func(inv Invocation) (TimerInfo, error) { return inv.Timer(binding) }, fn)
 }
