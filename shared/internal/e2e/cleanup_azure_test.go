@@ -368,25 +368,7 @@ func TestCleanupAzureStoreStaysDown(t *testing.T) {
 
 	max := int(host.maxDequeueCount)
 	logs := waitSummaries(t, handler.proc.WaitOutput, bad, max, 10*time.Second)
-	sums, fails := summaries(logs, bad), failureLines(logs, bad)
-	if len(sums) != max || len(fails) != max {
-		t.Fatalf("the message ran %d times (%d failure lines), want maxDequeueCount=%d", len(sums), len(fails), max)
-	}
-	for i := range sums {
-		checkFields(t, "summary", sums[i], map[string]any{"status": "transient_failure", "level": "WARN", "task": "down",
-			"prefixes": 1, "deleted": 0, "failed": 1, "transient_failures": 1, "permanent_failures": 0})
-		checkFields(t, "failure line", fails[i], map[string]any{"url": badPrefix, "code": "transient", "transient": true})
-		if r, _ := fails[i]["reason"].(string); !outageReason.MatchString(r) {
-			t.Errorf("attempt %d: reason %q", i+1, r)
-		}
-	}
-	for _, id := range []string{ids[0], ids[2]} {
-		if l := summaries(logs, id); len(l) != 1 {
-			t.Errorf("good message %s ran %d times, want once", id, len(l))
-		} else {
-			checkFields(t, "good message", l[0], map[string]any{"status": "ok", "failed": 0})
-		}
-	}
+	checkOutageRuns(t, logs, bad, badPrefix, []string{ids[0], ids[2]}, max, "maxDequeueCount")
 }
 
 // TestCleanupAzureHandlerKilled: the custom handler is killed (SIGKILL)

@@ -390,29 +390,11 @@ func TestCleanupSQSStoreStaysDown(t *testing.T) {
 	s.deadLetter(t, bad, badBody)
 
 	logs := waitSummaries(t, s.emu.WaitLogs, bad, s.maxReceive, 10*time.Second)
-	sums, fails := summaries(logs, bad), failureLines(logs, bad)
-	if len(sums) != s.maxReceive || len(fails) != s.maxReceive {
-		t.Fatalf("the message ran %d times (%d failure lines), want maxReceiveCount=%d\n%s", len(sums), len(fails), s.maxReceive, tail(logs, 20))
-	}
-	for i := range sums {
-		checkFields(t, "summary", sums[i], map[string]any{"status": "transient_failure", "level": "WARN", "task": "down",
-			"urls": 0, "prefixes": 1, "deleted": 0, "failed": 1, "transient_failures": 1, "permanent_failures": 0})
-		checkFields(t, "failure line", fails[i], map[string]any{"level": "WARN", "url": badPrefix, "code": "transient", "transient": true})
-		if r, _ := fails[i]["reason"].(string); !outageReason.MatchString(r) {
-			t.Errorf("attempt %d: reason %q, want the store's 503 ServiceUnavailable and giving up at the deadline", i+1, r)
-		}
-	}
+	checkOutageRuns(t, logs, bad, badPrefix, good, s.maxReceive, "maxReceiveCount")
 	// Each attempt reached the store: the failure is the store's, every time.
 	for i := 1; i < len(storeCalls); i++ {
 		if storeCalls[i] <= storeCalls[i-1] {
 			t.Errorf("attempt %d sent no request to the store (%v)", i, storeCalls)
-		}
-	}
-	for _, id := range good {
-		if l := summaries(logs, id); len(l) != 1 {
-			t.Errorf("good message %s ran %d times, want once", id, len(l))
-		} else {
-			checkFields(t, "good summary", l[0], map[string]any{"status": "ok", "failed": 0})
 		}
 	}
 	if !strings.Contains(logs, good[0]) || strings.Contains(logs, w.secret) {

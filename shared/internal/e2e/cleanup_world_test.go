@@ -460,6 +460,33 @@ func checkFields(t *testing.T, what string, line map[string]any, want map[string
 	}
 }
 
+// checkOutageRuns checks the logs of a run where the store stays down: the
+// bad message (one prefix, badPrefix, on outageBucket) ran exactly attempts times
+// (limit names the platform's setting), each a transient failure whose
+// reason is the store's outage; every good message ran once and is done.
+func checkOutageRuns(t *testing.T, logs, bad, badPrefix string, good []string, attempts int, limit string) {
+	t.Helper()
+	sums, fails := summaries(logs, bad), failureLines(logs, bad)
+	if len(sums) != attempts || len(fails) != attempts {
+		t.Fatalf("the message ran %d times (%d failure lines), want %s=%d\n%s", len(sums), len(fails), limit, attempts, tail(logs, 20))
+	}
+	for i := range sums {
+		checkFields(t, "summary", sums[i], map[string]any{"status": "transient_failure", "level": "WARN", "task": "down",
+			"urls": 0, "prefixes": 1, "deleted": 0, "failed": 1, "transient_failures": 1, "permanent_failures": 0})
+		checkFields(t, "failure line", fails[i], map[string]any{"level": "WARN", "url": badPrefix, "code": "transient", "transient": true})
+		if r, _ := fails[i]["reason"].(string); !outageReason.MatchString(r) {
+			t.Errorf("attempt %d: reason %q, want the store's 503 ServiceUnavailable and giving up at the deadline", i+1, r)
+		}
+	}
+	for _, id := range good {
+		if l := summaries(logs, id); len(l) != 1 {
+			t.Errorf("good message %s ran %d times, want once", id, len(l))
+		} else {
+			checkFields(t, "good summary", l[0], map[string]any{"status": "ok", "failed": 0})
+		}
+	}
+}
+
 // outageReason is the reason of a failure against outageBucket: the store's
 // 503 (or the deadline cutting the SDK's last retry of it short), then how
 // the core gave up.
