@@ -79,19 +79,8 @@ func TestCleanupMixedStores(t *testing.T) {
 	}
 
 	left := func() map[string][]string {
-		out := map[string][]string{"s3": w.keys(t, "My Project/"), "gs": gcsKeys(t, fake, "clearml-gcs"), "azure": nil}
-		pager := blobs.NewListBlobsFlatPager("clearml-azure", nil)
-		for pager.More() {
-			page, err := pager.NextPage(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, b := range page.Segment.BlobItems {
-				out["azure"] = append(out["azure"], *b.Name)
-			}
-		}
-		sort.Strings(out["azure"])
-		return out
+		return map[string][]string{"s3": w.keys(t, "My Project/"), "gs": gcsKeys(t, fake, "clearml-gcs"),
+			"azure": azureKeys(ctx, t, blobs, "clearml-azure")}
 	}
 	for run := 1; run <= 2; run++ {
 		out, errOut, code := runCLI(t, env, "cleanup", "--event", event)
@@ -104,6 +93,24 @@ func TestCleanupMixedStores(t *testing.T) {
 			}
 		}
 	}
+}
+
+// azureKeys lists an Azurite container, sorted.
+func azureKeys(ctx context.Context, t *testing.T, blobs *azblob.Client, container string) []string {
+	t.Helper()
+	var out []string
+	pager := blobs.NewListBlobsFlatPager(container, nil)
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range page.Segment.BlobItems {
+			out = append(out, *b.Name)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // gcsKeys lists a fake-gcs-server bucket through its JSON API.

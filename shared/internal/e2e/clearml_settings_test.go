@@ -223,28 +223,8 @@ func TestCleanupWithSettingsFromClearML(t *testing.T) {
 				out["s3"] = append(out["s3"], aws.ToString(o.Key))
 			}
 		}
-		resp, err := http.Get(fake.Endpoint + "/storage/v1/b/clearml-gcs/o")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var list struct {
-			Items []struct{ Name string } `json:"items"`
-		}
-		json.NewDecoder(resp.Body).Decode(&list)
-		resp.Body.Close()
-		for _, it := range list.Items {
-			out["gs"] = append(out["gs"], it.Name)
-		}
-		pager := blobs.NewListBlobsFlatPager("clearml-azure", nil)
-		for pager.More() {
-			page, err := pager.NextPage(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, b := range page.Segment.BlobItems {
-				out["azure"] = append(out["azure"], *b.Name)
-			}
-		}
+		out["gs"] = gcsKeys(t, fake, "clearml-gcs")
+		out["azure"] = azureKeys(ctx, t, blobs, "clearml-azure")
 		for _, v := range out {
 			sort.Strings(v)
 		}
